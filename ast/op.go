@@ -5,24 +5,24 @@ type Op int
 
 // The operators of TICKscript expressions (language.md §3.9).
 const (
-	OpInvalid Op = iota
-	OpAdd        // +
-	OpSub        // -
-	OpMul        // *
-	OpDiv        // /
-	OpMod        // %
-	OpEq         // ==
-	OpNe         // !=
-	OpLt         // <
-	OpLe         // <=
-	OpGt         // >
-	OpGe         // >=
-	OpMatch      // =~
-	OpNotMatch   // !~
-	OpAnd        // AND
-	OpOr         // OR
-	OpNot        // ! (unary)
-	OpNeg        // - (unary)
+	OpInvalid  Op = iota
+	OpAdd         // +
+	OpSub         // -
+	OpMul         // *
+	OpDiv         // /
+	OpMod         // %
+	OpEq          // ==
+	OpNe          // !=
+	OpLt          // <
+	OpLe          // <=
+	OpGt          // >
+	OpGe          // >=
+	OpMatch       // =~
+	OpNotMatch    // !~
+	OpAnd         // AND
+	OpOr          // OR
+	OpNot         // ! (unary)
+	OpNeg         // - (unary)
 )
 
 var opNames = [...]string{
