@@ -1,0 +1,196 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// conformanceDir holds the cases recorded from a real Kapacitor, copied
+// verbatim from shared/conformance: script.tick, input.lp, expected.jsonl,
+// optional *.yaml handler files and args.
+const conformanceDir = "../../testdata/conformance"
+
+// recordedPorts are the addresses the recordings used; each is replaced by
+// a free local port with a real listener.
+var recordedPorts = []string{"127.0.0.1:7777", "127.0.0.1:7778"}
+
+// TestConformance runs every recorded case through the CLI's code path
+// (script file, stdin, --handler files, args) with real TCP listeners and
+// compares what arrives with what Kapacitor sent: JSON-equal, in order. For
+// the seed cases the bytes must be identical.
+func TestConformance(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(conformanceDir, "*"))
+	require.NoError(t, err)
+	var cases []string
+	for _, d := range dirs {
+		if _, err := os.Stat(filepath.Join(d, "expected.jsonl")); err == nil {
+			cases = append(cases, d)
+		}
+	}
+	require.Greater(t, len(cases), 0, "no conformance case found in %s", conformanceDir)
+	for _, dir := range cases {
+		dir := dir
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			t.Parallel()
+			c := runCase(t, dir)
+			require.Equal(t, 0, c.code, "exit code; stderr:\n%s", c.stderr)
+			want := readLines(t, filepath.Join(dir, "expected.jsonl"))
+			got := c.received
+			if !assert.Equal(t, len(want), len(got), "number of messages; stderr:\n%s", c.stderr) {
+				for i, g := range got {
+					t.Logf("got %d: %s", i, g)
+				}
+			}
+			for i := 0; i < len(want) && i < len(got); i++ {
+				require.True(t, strings.HasSuffix(got[i], "}\n\n"), "message %d must end in \"}\\n\\n\": %q", i, got[i])
+				assert.JSONEq(t, want[i], got[i], "message %d", i)
+				if strings.HasPrefix(filepath.Base(dir), "seed_") {
+					assert.Equal(t, want[i]+"\n\n", got[i], "message %d bytes", i)
+				}
+			}
+		})
+	}
+}
+
+type caseResult struct {
+	code     int
+	stdout   string
+	stderr   string
+	received []string // messages in order: ports ascending, accept order within a port
+}
+
+// runCase runs one case directory.
+func runCase(t *testing.T, dir string, extra ...string) caseResult {
+	t.Helper()
+	tmp := t.TempDir()
+	script := readFile(t, filepath.Join(dir, "script.tick"))
+	var yamls []string
+	files, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
+	for _, f := range files {
+		yamls = append(yamls, f)
+	}
+	texts := []string{script}
+	for _, y := range yamls {
+		texts = append(texts, readFile(t, y))
+	}
+	var listeners []*sink
+	for _, addr := range recordedPorts {
+		used := false
+		for _, s := range texts {
+			used = used || strings.Contains(s, addr)
+		}
+		if !used {
+			continue
+		}
+		s := newSink(t)
+		listeners = append(listeners, s)
+		for i := range texts {
+			texts[i] = strings.ReplaceAll(texts[i], addr, s.addr)
+		}
+	}
+	scriptPath := filepath.Join(tmp, "script.tick")
+	require.NoError(t, os.WriteFile(scriptPath, []byte(texts[0]), 0o644))
+	args := []string{"run"}
+	if a, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
+		args = append(args, strings.Fields(string(a))...)
+	}
+	for i, y := range yamls {
+		p := filepath.Join(tmp, filepath.Base(y))
+		require.NoError(t, os.WriteFile(p, []byte(texts[i+1]), 0o644))
+		args = append(args, "--handler", p)
+	}
+	args = append(args, extra...)
+	args = append(args, scriptPath)
+	input, err := os.Open(filepath.Join(dir, "input.lp"))
+	require.NoError(t, err)
+	defer input.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(args, input, &stdout, &stderr)
+	res := caseResult{code: code, stdout: stdout.String(), stderr: stderr.String()}
+	for _, s := range listeners {
+		res.received = append(res.received, s.close()...)
+	}
+	return res
+}
+
+// sink is a TCP listener that records each connection's bytes in accept
+// order (Kapacitor opens one connection per event).
+type sink struct {
+	ln   net.Listener
+	addr string
+	mu   sync.Mutex
+	msgs []*bytes.Buffer
+	wg   sync.WaitGroup
+	done chan struct{}
+}
+
+func newSink(t *testing.T) *sink {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s := &sink{ln: ln, addr: ln.Addr().String(), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := &bytes.Buffer{}
+			s.mu.Lock()
+			s.msgs = append(s.msgs, buf)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer conn.Close()
+				io.Copy(buf, conn)
+			}()
+		}
+	}()
+	return s
+}
+
+// close returns what each connection sent. Every sender has finished by
+// now, but its connection may still wait in the accept backlog: accept
+// until the backlog is empty (a short deadline), then stop.
+func (s *sink) close() []string {
+	s.ln.(*net.TCPListener).SetDeadline(time.Now().Add(200 * time.Millisecond))
+	<-s.done
+	s.ln.Close()
+	s.wg.Wait()
+	out := make([]string, len(s.msgs))
+	for i, m := range s.msgs {
+		out[i] = m.String()
+	}
+	return out
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
+
+func readLines(t *testing.T, path string) []string {
+	var out []string
+	for _, l := range strings.Split(readFile(t, path), "\n") {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+var _ = sort.Strings

@@ -1,0 +1,285 @@
+// Command tickrun runs TICKscript tasks over line protocol, offline, with
+// Kapacitor's semantics and alert JSON.
+//
+//	tickrun run [flags] SCRIPT.tick < points.lp
+//	tickrun check SCRIPT.tick...
+//
+// This file holds only flags and wiring; the work is done by package
+// pipeline.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline"
+)
+
+// Exit codes.
+const (
+	exitOK     = 0
+	exitFailed = 1 // I/O error, a task stopped by a node, undelivered alerts at the drain timeout
+	exitScript = 2 // the script (or a handler file) is invalid
+)
+
+type cli struct {
+	Run   runCmd   `cmd:"" help:"Run a script over line protocol read from stdin."`
+	Check checkCmd `cmd:"" help:"Parse and compile scripts without running them; exit 2 on any problem."`
+}
+
+type runCmd struct {
+	Script       string            `arg:"" name:"SCRIPT.tick" help:"The TICKscript to run." type:"existingfile"`
+	Handler      []string          `name:"handler" placeholder:"FILE" help:"A topic handler file (YAML or JSON), as for kapacitor define-topic-handler. Repeatable."`
+	DBRP         string            `name:"dbrp" placeholder:"DB.RP" help:"Database and retention policy the stdin points are written to (default: the script's first dbrp, else telegraf.autogen)."`
+	Task         string            `name:"task" placeholder:"NAME" help:"Task name (.TaskName in templates); default: the file name without .tick."`
+	Hostname     string            `name:"hostname" help:"Server host name shown by the default details (default: this host's name)."`
+	ClusterID    string            `name:"cluster-id" help:"Cluster id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
+	ServerID     string            `name:"server-id" help:"Server id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
+	Print        bool              `name:"print" help:"Also write each alert event to stdout, one JSON per line."`
+	Precision    string            `name:"precision" default:"n" enum:"n,u,ms,s,m,h" help:"Unit of line-protocol timestamps: n, u, ms, s, m or h."`
+	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
+	DrainTimeout time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered."`
+}
+
+type checkCmd struct {
+	Scripts []string          `arg:"" name:"SCRIPT.tick" help:"Scripts to check."`
+	Handler []string          `name:"handler" placeholder:"FILE" help:"Topic handler files to check too."`
+	Var     map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Values of typed script vars."`
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is the whole program behind main, callable from tests.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
+	var c cli
+	exited := false
+	parser, err := kong.New(&c, kong.Name("tickrun"),
+		kong.Description("Run TICKscript (Kapacitor) tasks over line protocol, offline."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(c int) { exited, code = true, c; panic(exitPanic{}) }),
+		kong.UsageOnError())
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return exitFailed
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(exitPanic); !ok || !exited {
+				panic(r)
+			}
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return exitScript
+	}
+	switch kctx.Command() {
+	case "run <SCRIPT.tick>":
+		return c.Run.run(stdin, stdout, stderr)
+	case "check <SCRIPT.tick>":
+		return c.Check.run(stdout, stderr)
+	}
+	fmt.Fprintln(stderr, "tickrun: unknown command", kctx.Command())
+	return exitScript
+}
+
+type exitPanic struct{}
+
+func loadHandlers(files []string, stderr io.Writer) ([]*pipeline.HandlerSpec, bool) {
+	var specs []*pipeline.HandlerSpec
+	for _, f := range files {
+		s, err := pipeline.LoadHandlerFile(f)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return nil, false
+		}
+		specs = append(specs, s)
+	}
+	return specs, true
+}
+
+func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
+	src, err := os.ReadFile(r.Script)
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return exitFailed
+	}
+	handlers, ok := loadHandlers(r.Handler, stderr)
+	if !ok {
+		return exitScript
+	}
+	name := r.Task
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(r.Script), filepath.Ext(r.Script))
+	}
+	host := r.Hostname
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	opts := pipeline.Options{
+		Vars:     r.Var,
+		Server:   pipeline.ServerInfo{Hostname: host, ClusterID: r.ClusterID, ServerID: r.ServerID},
+		Handlers: handlers,
+		Log:      stderr,
+	}
+	if r.Print {
+		opts.OnEvent = func(_ *pipeline.Event, payload []byte) {
+			stdout.Write(append(payload, '\n'))
+		}
+	}
+	task, err := pipeline.Compile(name, r.Script, string(src), opts)
+	if err != nil {
+		fmt.Fprint(stderr, task.ErrorText(err))
+		return exitScript
+	}
+	if w := task.Warnings(); len(w) > 0 {
+		fmt.Fprint(stderr, task.ErrorText(w))
+		fmt.Fprintln(stderr, "tickrun: these lambdas fail on every point they reach; running as Kapacitor would (tickrun check rejects them)")
+	}
+	db, rp, err := r.dbrp(task)
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return exitScript
+	}
+	if !task.Accepts(db, rp) {
+		fmt.Fprintf(stderr, "tickrun: warning: points are written to %q.%q but the script reads only %v: no point will reach the task\n", db, rp, task.DBRPs())
+	}
+
+	// SIGINT/SIGTERM stop reading; what was read is processed and delivered.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal kills the process
+		if f, ok := stdin.(*os.File); ok {
+			f.SetReadDeadline(time.Now()) // unblock a pending read where the file supports it
+		}
+	}()
+	dec := pipeline.NewDecoder(interruptible(ctx, stdin))
+	dec.Database, dec.RP, dec.Precision = db, rp, pipeline.Precision(r.Precision)
+	dec.OnError = func(e *pipeline.LineError) { fmt.Fprintf(stderr, "stdin:%v\n", e) }
+	code := exitOK
+	for {
+		p, err := dec.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(stderr, "tickrun: interrupted: stopped reading, delivering what was produced")
+			} else {
+				fmt.Fprintln(stderr, "tickrun: reading stdin:", err)
+				code = exitFailed
+			}
+			break
+		}
+		if p == nil {
+			break
+		}
+		if err := task.WritePoint(p); err != nil {
+			code = exitFailed
+			break
+		}
+	}
+	drain, cancel := context.WithTimeout(context.Background(), r.DrainTimeout)
+	defer cancel()
+	if err := task.Close(drain); err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		code = exitFailed
+	}
+	st := task.Stats()
+	var failed int64
+	for _, h := range task.HandlerStats() {
+		failed += h.Dropped
+	}
+	fmt.Fprintf(stderr, "tickrun: %d points, %d bad lines, %d alerts, %d deliveries failed\n", st.Points, dec.BadLines(), st.Events, failed)
+	return code
+}
+
+// dbrp returns where stdin points are written.
+func (r *runCmd) dbrp(task *pipeline.Task) (string, string, error) {
+	if r.DBRP == "" {
+		if d := task.DBRPs(); len(d) > 0 {
+			return d[0].Database, d[0].RP, nil
+		}
+		return "telegraf", "autogen", nil
+	}
+	db, rp, ok := strings.Cut(r.DBRP, ".")
+	if !ok || db == "" {
+		return "", "", fmt.Errorf("--dbrp %q: want DB.RP, e.g. telegraf.autogen", r.DBRP)
+	}
+	return db, rp, nil
+}
+
+func (c *checkCmd) run(stdout, stderr io.Writer) int {
+	code := exitOK
+	handlers, ok := loadHandlers(c.Handler, stderr)
+	if !ok {
+		code = exitScript
+	}
+	for _, path := range c.Scripts {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "tickrun:", err)
+			code = exitScript
+			continue
+		}
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, Handlers: handlers})
+		if err == nil {
+			task.Close(context.Background())
+		}
+		var problems ast.ErrorList
+		switch e := err.(type) {
+		case nil:
+		case ast.ErrorList:
+			problems = append(problems, e...)
+		case *ast.Error:
+			problems = append(problems, e)
+		default:
+			fmt.Fprintf(stderr, "%s: %v\n", path, err)
+			code = exitScript
+		}
+		for _, w := range task.Warnings() {
+			strict := *w
+			strict.Warning = false
+			problems = append(problems, &strict)
+		}
+		if len(problems) > 0 {
+			problems.Sort()
+			fmt.Fprint(stderr, task.ErrorText(problems))
+			code = exitScript
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok\n", path)
+	}
+	return code
+}
+
+// interruptible returns a reader that reports context.Canceled once ctx is
+// done, so a signal ends the input like EOF would.
+func interruptible(ctx context.Context, r io.Reader) io.Reader {
+	return &ctxReader{ctx: ctx, r: r}
+}
+
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

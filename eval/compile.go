@@ -1,0 +1,339 @@
+package eval
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+
+	"github.com/tickrun/tickrun/ast"
+)
+
+// Env is what a lambda may refer to besides the point.
+type Env struct {
+	// Var resolves an identifier used inside a lambda to its script
+	// variable's value (Kapacitor substitutes variables at definition
+	// time). It returns an error message (e.g. `name "y" is undefined.
+	// Names in scope: stream,time`) that Compile reports at the
+	// identifier's position. Nil Var: every identifier is undefined.
+	Var func(name string) (Value, error)
+	// Funcs adds functions beyond the built-ins (the topic handler `match:`
+	// uses level(), changed(), name(), taskName(), alertDuration()). A
+	// built-in of the same name wins, as in Kapacitor.
+	Funcs map[string]*Func
+}
+
+// Func is an extra function: its overloads for checking and its
+// implementation.
+type Func struct {
+	Signatures [][]Kind // accepted argument kinds, one slice per overload
+	Result     Kind     // the kind Call returns
+	// Call runs the function on arguments whose kinds match one of
+	// Signatures. s is the Scope passed to Eval (callers may type-assert
+	// it); args is only valid during the call.
+	Call func(s Scope, args []Value) (Value, error)
+}
+
+// evalFn is a compiled node: it evaluates the node for one point.
+type evalFn func(e *Expr, s Scope) (Value, error)
+
+// node is the result of checking and compiling one expression.
+type node struct {
+	kinds   kindSet // what it may produce; 0 if it always fails
+	isConst bool    // folded: val is its value
+	val     Value
+	ref     string // the name, if the node is a reference (through parentheses)
+	isRef   bool
+	fn      evalFn
+}
+
+// Lambda is a compiled expression: immutable and safe to share between
+// goroutines. Stateful functions keep their state in an Expr instance, so
+// each user of the lambda that needs its own count()/sigma()/spread() state
+// calls New.
+type Lambda struct {
+	body     ast.Expr
+	fn       evalFn
+	kinds    kindSet
+	refs     []string // sorted, deduplicated reference names
+	rootRef  string   // the name, if the body is a bare reference
+	stateful bool
+	bufSize  int // argument slots the call sites need
+}
+
+// Expr is one instance of a Lambda: it owns the state of the stateful
+// functions and the scratch space of the function calls. It is not safe for
+// concurrent use.
+type Expr struct {
+	l      *Lambda
+	buf    []Value // function arguments, one region per call site
+	count  int64   // count(): shared by every count() call of the lambda
+	sigma  sigmaState
+	spread spreadState
+	rng    randState
+}
+
+// New returns a fresh expression instance with its own state for count(),
+// sigma() and spread().
+func (l *Lambda) New() *Expr {
+	e := &Expr{l: l, buf: make([]Value, l.bufSize)}
+	e.spread.reset()
+	e.rng.seed(nextSeed())
+	return e
+}
+
+// Stateful reports whether the lambda calls a stateful function (count,
+// sigma or spread), whose results depend on the points seen before.
+func (l *Lambda) Stateful() bool { return l.stateful }
+
+// References returns the names of the fields and tags (and "time") the
+// lambda reads, sorted and deduplicated.
+func (l *Lambda) References() []string { return append([]string(nil), l.refs...) }
+
+// String returns the lambda body printed back as TICKscript (identifiers as
+// written, not substituted).
+func (l *Lambda) String() string { return FormatExpr(l.body) }
+
+// Seed makes rand() of this instance deterministic.
+func (e *Expr) Seed(seed uint64) { e.rng.seed(seed) }
+
+// Eval evaluates the expression over the point s. A missing result (a bare
+// reference to an absent field) is the error `missing value: "name"`.
+func (e *Expr) Eval(s Scope) (Value, error) {
+	v, err := e.l.fn(e, s)
+	if err != nil {
+		return Value{}, err
+	}
+	if v.Kind == Missing {
+		return Value{}, fmt.Errorf(msgMissingValue, e.l.rootRef)
+	}
+	return v, nil
+}
+
+// EvalBool evaluates the expression and requires a boolean result; any other
+// kind is the error "TypeGuard: expression returned unexpected type int,
+// expected boolean".
+func (e *Expr) EvalBool(s Scope) (bool, error) {
+	v, err := e.l.fn(e, s)
+	if err != nil {
+		return false, err
+	}
+	if v.Kind != Bool {
+		if v.Kind == Missing {
+			return false, fmt.Errorf(msgMissingValue, e.l.rootRef)
+		}
+		return false, typeGuard(v.Kind, Bool)
+	}
+	return v.Bool(), nil
+}
+
+// compiler checks and compiles one lambda body (or one constant expression).
+type compiler struct {
+	env       *Env
+	lambda    *Lambda
+	probs     ast.ErrorList
+	refs      map[string]bool
+	constMode bool // Const: references and impure calls are errors
+}
+
+// Compile checks a lambda body and compiles it to closures. want is the
+// result kind the caller requires (Bool for where, alert levels and state
+// nodes; Missing accepts any kind).
+//
+// The returned list holds errors (Warning false), which Kapacitor reports
+// before any data — undefined variables, type errors between constants,
+// misplaced regexes, lists or lambdas inside the body — and warnings
+// (Warning true), which Kapacitor only meets per point: unknown functions,
+// arguments no signature accepts, operators no possible operand kinds
+// support, a result that can never be of kind want. Entries are sorted by
+// position. With only warnings the Lambda is usable and fails per point
+// exactly as Kapacitor does.
+func Compile(body ast.Expr, env *Env, want Kind) (*Lambda, ast.ErrorList) {
+	l := &Lambda{body: body}
+	c := &compiler{env: env, lambda: l, refs: map[string]bool{}}
+	n := c.compile(body)
+	if isRegexLit(body) && n.kinds != 0 {
+		c.errorf(body, "a regex can only be used on the right of =~ or !~ or as a function argument")
+	}
+	c.checkWant(n, body, want)
+	l.fn, l.kinds = n.fn, n.kinds
+	if n.isRef {
+		l.rootRef = n.ref
+	}
+	for name := range c.refs {
+		l.refs = append(l.refs, name)
+	}
+	sort.Strings(l.refs)
+	c.probs.Sort()
+	return l, c.probs
+}
+
+// Const evaluates an expression outside a lambda at script-definition time
+// (`var p = 5m * 2`, `.message('a' + 'b')`, `var x = -5`). References,
+// stateful or time-dependent functions and any evaluation failure are
+// errors, positioned at the offending node.
+func Const(x ast.Expr, env *Env) (Value, *ast.Error) {
+	c := &compiler{env: env, lambda: &Lambda{body: x}, refs: map[string]bool{}, constMode: true}
+	n := c.compile(x)
+	if len(c.probs) > 0 {
+		c.probs.Sort()
+		first := *c.probs[0]
+		first.Warning = false
+		return Value{}, &first
+	}
+	if !n.isConst {
+		return Value{}, ast.Errorf(x.Position(), "expression cannot be evaluated when the script is defined")
+	}
+	return n.val, nil
+}
+
+func (c *compiler) errorf(at ast.Expr, format string, args ...any) {
+	c.probs.Add(ast.Errorf(at.Position(), format, args...))
+}
+
+func (c *compiler) warnf(at ast.Expr, format string, args ...any) {
+	e := ast.Errorf(at.Position(), format, args...)
+	e.Warning = true
+	c.probs.Add(e)
+}
+
+// failing is a node that always fails with err (after an error was reported).
+func failing(err error) *node {
+	return &node{fn: func(*Expr, Scope) (Value, error) { return Value{}, err }}
+}
+
+func constNode(v Value) *node {
+	return &node{kinds: 1 << v.Kind, isConst: true, val: v, fn: func(*Expr, Scope) (Value, error) { return v, nil }}
+}
+
+func (c *compiler) compile(x ast.Expr) *node {
+	switch x := x.(type) {
+	case *ast.IntLit:
+		return constNode(IntValue(x.Value))
+	case *ast.FloatLit:
+		return constNode(FloatValue(x.Value))
+	case *ast.DurationLit:
+		return constNode(DurationValue(x.Value))
+	case *ast.StringLit:
+		return constNode(StringValue(x.Value))
+	case *ast.BoolLit:
+		return constNode(BoolValue(x.Value))
+	case *ast.RegexLit:
+		re := x.Regexp
+		if re == nil {
+			var err error
+			if re, err = regexp.Compile(x.Pattern); err != nil {
+				c.errorf(x, "invalid regex /%s/: %v", x.Pattern, err)
+				return failing(err)
+			}
+		}
+		return constNode(RegexValue(re))
+	case *ast.Ident:
+		return c.ident(x)
+	case *ast.Reference:
+		return c.reference(x)
+	case *ast.Paren:
+		if x.X == nil {
+			c.errorf(x, "empty parentheses")
+			return failing(fmt.Errorf("empty parentheses"))
+		}
+		return c.compile(x.X)
+	case *ast.Unary:
+		return c.unary(x)
+	case *ast.Binary:
+		return c.binary(x)
+	case *ast.Call:
+		return c.call(x)
+	case *ast.ListLit:
+		c.errorf(x, "a list cannot be used inside an expression")
+	case *ast.Star:
+		c.errorf(x, "* cannot be used inside an expression")
+	case *ast.Lambda:
+		c.errorf(x, "a lambda cannot be used inside an expression")
+	case *ast.Chain:
+		c.errorf(x, "a node or property chain cannot be used inside an expression")
+	case nil:
+		c.probs.Add(&ast.Error{Msg: "missing expression"})
+	default:
+		c.errorf(x, "unsupported expression")
+	}
+	return failing(fmt.Errorf("invalid expression"))
+}
+
+func (c *compiler) ident(x *ast.Ident) *node {
+	if c.env == nil || c.env.Var == nil {
+		err := fmt.Errorf("name %q is undefined", x.Name)
+		c.errorf(x, "%s", err)
+		return failing(err)
+	}
+	v, err := c.env.Var(x.Name)
+	if err != nil {
+		c.errorf(x, "%s", err)
+		return failing(err)
+	}
+	return constNode(v)
+}
+
+func (c *compiler) reference(x *ast.Reference) *node {
+	if c.constMode {
+		err := fmt.Errorf("the field reference \"%s\" can only be used inside a lambda (use single quotes for a string)", x.Name)
+		c.errorf(x, "%s", err)
+		return failing(err)
+	}
+	name := x.Name
+	c.refs[name] = true
+	n := &node{ref: name, isRef: true}
+	if name == "time" {
+		// lambda.md §2: "time" is always the point's time, never a field.
+		n.kinds = setOf(Time)
+		n.fn = func(_ *Expr, s Scope) (Value, error) { return TimeValue(s.Time()), nil }
+		return n
+	}
+	n.kinds = refKinds
+	n.fn = func(_ *Expr, s Scope) (Value, error) { return s.Lookup(name) }
+	return n
+}
+
+// fold evaluates a node whose operands are all constant. A failure is
+// reported as a warning (Kapacitor would fail on every point) and the node
+// stays a runtime node that returns the same error.
+func (c *compiler) fold(n *node, at ast.Expr) *node {
+	tmp := &Expr{l: c.lambda, buf: make([]Value, c.lambda.bufSize)}
+	tmp.spread.reset()
+	v, err := n.fn(tmp, nil)
+	if err != nil {
+		c.warnf(at, "%s", err)
+		n.kinds = 0
+		return n
+	}
+	return constNode(v)
+}
+
+// checkWant warns when the lambda can never produce the kind its user needs.
+func (c *compiler) checkWant(n *node, body ast.Expr, want Kind) {
+	if want == Missing || n.kinds == 0 {
+		return
+	}
+	ks := n.kinds &^ setOf(Missing)
+	if ks.has(want) {
+		return
+	}
+	if k, ok := ks.single(); ok {
+		c.warnf(body, "%s", typeGuard(k, want))
+		return
+	}
+	c.warnf(body, "expression returns %s, never %s", ks, want)
+}
+
+// isRegexLit reports whether x is a regex literal, possibly parenthesised.
+func isRegexLit(x ast.Expr) bool {
+	for {
+		switch y := x.(type) {
+		case *ast.Paren:
+			x = y.X
+		case *ast.RegexLit:
+			return true
+		default:
+			return false
+		}
+	}
+}

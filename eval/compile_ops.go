@@ -1,0 +1,258 @@
+package eval
+
+import (
+	"fmt"
+
+	"github.com/tickrun/tickrun/ast"
+)
+
+// binaryInfo is what a binary node needs at run time to report a failure.
+type binaryInfo struct {
+	op     ast.Op
+	x, y   string // reference names of the operands, if isRef
+	xIsRef bool
+	yIsRef bool
+}
+
+// fail returns Kapacitor's error for operands the table does not accept:
+// a missing reference in a comparison or logical operator is named
+// (lambda.md §7), anything else gets determineError's wording (§4).
+func (b *binaryInfo) fail(l, r Value) error {
+	if b.op.IsComparison() || b.op.IsLogical() {
+		if l.Kind == Missing && b.xIsRef {
+			return fmt.Errorf(msgLeftMissing, b.x)
+		}
+		if r.Kind == Missing && b.yIsRef {
+			return fmt.Errorf(msgRightMissing, b.y)
+		}
+	}
+	return typeError(b.op, l.Kind, r.Kind)
+}
+
+func (c *compiler) binary(b *ast.Binary) *node {
+	x, y := c.compile(b.X), c.compile(b.Y)
+	op := b.Op
+	if !op.IsMath() && !op.IsComparison() && !op.IsLogical() {
+		c.errorf(b, "unknown binary operator %v", op)
+		return failing(fmt.Errorf("unknown binary operator %v", op))
+	}
+	info := &binaryInfo{op: op, x: x.ref, y: y.ref, xIsRef: x.isRef, yIsRef: y.isRef}
+	n := &node{fn: binaryFn(info, x, y)}
+	if x.kinds == 0 || y.kinds == 0 {
+		return n // an operand always fails; it was reported already
+	}
+	if isRegexLit(b.X) {
+		c.errorf(b.X, "a regex can only be used on the right of =~ or !~")
+		return n
+	}
+	if isRegexLit(b.Y) && op != ast.OpMatch && op != ast.OpNotMatch {
+		c.errorf(b.Y, "a regex can only be used on the right of =~ or !~, not %v", op)
+		return n
+	}
+	n.kinds = binaryResult(op, x.kinds, y.kinds)
+	if n.kinds == 0 {
+		xk, xok := x.kinds.single()
+		yk, yok := y.kinds.single()
+		switch {
+		case x.isConst && y.isConst:
+			// Kapacitor type-checks constant operands when the task starts.
+			c.errorf(b, "%s", typeError(op, xk, yk))
+		case xok && yok:
+			c.warnf(b, "%s", typeError(op, xk, yk))
+		default:
+			c.warnf(b, "operator %v cannot be applied to %s and %s", op, x.kinds, y.kinds)
+		}
+		return n
+	}
+	if x.isConst && y.isConst {
+		return c.fold(n, b)
+	}
+	return n
+}
+
+// binaryFn picks the closure for a binary node: short-circuit for AND/OR,
+// a fused lookup-and-compare for a reference against a number, and the
+// table lookup on the operands' runtime kinds otherwise.
+func binaryFn(info *binaryInfo, x, y *node) evalFn {
+	if info.op.IsLogical() {
+		return logicalFn(info, x.fn, y.fn)
+	}
+	if f := refCompareConstFn(info, x, y); f != nil {
+		return f
+	}
+	xf, yf, op := x.fn, y.fn, info.op
+	return func(e *Expr, s Scope) (Value, error) {
+		l, err := xf(e, s)
+		if err != nil {
+			return Value{}, err
+		}
+		r, err := yf(e, s)
+		if err != nil {
+			return Value{}, err
+		}
+		if b, ok := lookupBinary(op, l.Kind, r.Kind); ok {
+			return b.fn(l, r)
+		}
+		return Value{}, info.fail(l, r)
+	}
+}
+
+// logicalFn evaluates AND/OR left first and skips the right operand once
+// the result is decided; an error of the left operand is always returned
+// (lambda.md §5).
+func logicalFn(info *binaryInfo, xf, yf evalFn) evalFn {
+	decided := info.op == ast.OpOr // OR stops at true, AND at false
+	return func(e *Expr, s Scope) (Value, error) {
+		l, err := xf(e, s)
+		if err != nil {
+			return Value{}, err
+		}
+		if l.Kind != Bool {
+			return Value{}, info.fail(l, Value{Kind: Bool})
+		}
+		if l.Bool() == decided {
+			return l, nil
+		}
+		r, err := yf(e, s)
+		if err != nil {
+			return Value{}, err
+		}
+		if r.Kind != Bool {
+			return Value{}, info.fail(l, r)
+		}
+		return r, nil
+	}
+}
+
+// refCompareConstFn returns the hot-path closure for `"field" < 10` and
+// friends: one lookup, one switch on the field's kind, a comparison with the
+// constant precomputed as float64 and int64. It returns nil when the node
+// does not have that shape.
+func refCompareConstFn(info *binaryInfo, x, y *node) evalFn {
+	op := info.op
+	if !x.isRef || x.ref == "time" || !y.isConst || op == ast.OpMatch || op == ast.OpNotMatch || !op.IsComparison() {
+		return nil
+	}
+	c := y.val
+	name, m := x.ref, cmpMask(op)
+	switch c.Kind {
+	case Int:
+		ci, cf := c.Int(), float64(c.Int())
+		return func(_ *Expr, s Scope) (Value, error) {
+			v, err := s.Lookup(name)
+			if err != nil {
+				return Value{}, err
+			}
+			switch v.Kind {
+			case Float:
+				return boolVal(cmpFloat(v.Float(), cf)&m != 0), nil
+			case Int:
+				return boolVal(cmpInt(v.Int(), ci)&m != 0), nil
+			}
+			return Value{}, info.fail(v, c)
+		}
+	case Float:
+		cf := c.Float()
+		return func(_ *Expr, s Scope) (Value, error) {
+			v, err := s.Lookup(name)
+			if err != nil {
+				return Value{}, err
+			}
+			switch v.Kind {
+			case Float:
+				return boolVal(cmpFloat(v.Float(), cf)&m != 0), nil
+			case Int:
+				return boolVal(cmpFloat(float64(v.Int()), cf)&m != 0), nil
+			}
+			return Value{}, info.fail(v, c)
+		}
+	case String:
+		cs := c.Str()
+		return func(_ *Expr, s Scope) (Value, error) {
+			v, err := s.Lookup(name)
+			if err != nil {
+				return Value{}, err
+			}
+			if v.Kind == String {
+				return boolVal(cmpString(v.Str(), cs)&m != 0), nil
+			}
+			return Value{}, info.fail(v, c)
+		}
+	}
+	return nil
+}
+
+// Unary operators (lambda.md §6).
+
+func (c *compiler) unary(u *ast.Unary) *node {
+	x := c.compile(u.X)
+	if isRegexLit(u.X) && x.kinds != 0 {
+		c.errorf(u.X, "a regex can only be used on the right of =~ or !~")
+		return &node{fn: unaryFn(u.Op, x)}
+	}
+	var allowed kindSet
+	switch u.Op {
+	case ast.OpNeg:
+		allowed = setOf(Int, Float, Duration)
+	case ast.OpNot:
+		allowed = setOf(Bool)
+	default:
+		c.errorf(u, "unknown unary operator %v", u.Op)
+		return failing(fmt.Errorf("unknown unary operator %v", u.Op))
+	}
+	n := &node{fn: unaryFn(u.Op, x)}
+	if x.kinds == 0 {
+		return n
+	}
+	n.kinds = x.kinds & allowed
+	if n.kinds == 0 {
+		if k, ok := x.kinds.single(); ok {
+			c.warnf(u, "%s", unaryError(Value{Kind: k}, x))
+		} else {
+			c.warnf(u, "operator %v cannot be applied to %s", u.Op, x.kinds)
+		}
+		return n
+	}
+	if x.isConst {
+		return c.fold(n, u)
+	}
+	return n
+}
+
+func unaryError(v Value, x *node) error {
+	if v.Kind == Missing && x.isRef {
+		return fmt.Errorf(msgRefMissing, x.ref)
+	}
+	return fmt.Errorf(msgTypeGuard, "invalid type", v.Kind)
+}
+
+func unaryFn(op ast.Op, x *node) evalFn {
+	xf := x.fn
+	if op == ast.OpNot {
+		return func(e *Expr, s Scope) (Value, error) {
+			v, err := xf(e, s)
+			if err != nil {
+				return Value{}, err
+			}
+			if v.Kind != Bool {
+				return Value{}, unaryError(v, x)
+			}
+			return boolVal(!v.Bool()), nil
+		}
+	}
+	return func(e *Expr, s Scope) (Value, error) {
+		v, err := xf(e, s)
+		if err != nil {
+			return Value{}, err
+		}
+		switch v.Kind {
+		case Int:
+			return IntValue(-v.Int()), nil
+		case Float:
+			return FloatValue(-v.Float()), nil
+		case Duration:
+			return DurationValue(-v.Duration()), nil
+		}
+		return Value{}, unaryError(v, x)
+	}
+}

@@ -1,0 +1,149 @@
+package pipeline
+
+import (
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/tickrun/tickrun/eval"
+)
+
+// Event is one alert event, as handlers receive it (alert.md §10).
+type Event struct {
+	ID            string
+	Message       string
+	Details       string
+	Time          int64 // nanoseconds since the epoch
+	Duration      time.Duration
+	Level         Level
+	PreviousLevel Level // set per topic when published
+	Recoverable   bool
+	Data          Series
+
+	// For topic handler match expressions and logs.
+	TaskName string
+	Node     string // name of the alert node, e.g. "alert2"
+	Changed  bool   // set per topic: Level differs from the topic's previous level
+}
+
+// Series is the data of an event: one row per point (alert.md §10.3).
+type Series struct {
+	Name    string
+	Tags    []Tag          // sorted
+	Columns []string       // "time", then the field names sorted
+	Values  [][]eval.Value // one row per point; the first value is the time
+}
+
+// Tag returns the value of a tag of the event's data.
+func (e *Event) Tag(key string) (string, bool) {
+	for _, t := range e.Data.Tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// ErrUnencodable is returned for events holding NaN or ±Inf, which JSON
+// cannot encode; Kapacitor logs "failed to marshal alert data json" and
+// sends nothing.
+var ErrUnencodable = errors.New("failed to marshal alert data json: NaN or Inf value")
+
+// AppendJSON appends the event as Kapacitor's JSON (keys in Kapacitor's
+// order, encoding/json's escaping and number formats), without a trailing
+// newline.
+func (e *Event) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = appendJSONString(b, e.ID)
+	b = append(b, `,"message":`...)
+	b = appendJSONString(b, e.Message)
+	b = append(b, `,"details":`...)
+	b = appendJSONString(b, e.Details)
+	b = append(b, `,"time":`...)
+	b = appendJSONTime(b, e.Time)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(e.Duration), 10)
+	b = append(b, `,"level":`...)
+	b = appendJSONString(b, e.Level.String())
+	b = append(b, `,"data":{"series":[{`...)
+	comma := false
+	if e.Data.Name != "" {
+		b = append(b, `"name":`...)
+		b = appendJSONString(b, e.Data.Name)
+		comma = true
+	}
+	if len(e.Data.Tags) > 0 {
+		if comma {
+			b = append(b, ',')
+		}
+		b = append(b, `"tags":{`...)
+		for i, t := range e.Data.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, t.Key)
+			b = append(b, ':')
+			b = appendJSONString(b, t.Value)
+		}
+		b = append(b, '}')
+		comma = true
+	}
+	if len(e.Data.Columns) > 0 {
+		if comma {
+			b = append(b, ',')
+		}
+		b = append(b, `"columns":[`...)
+		for i, c := range e.Data.Columns {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, c)
+		}
+		b = append(b, ']')
+		comma = true
+	}
+	if len(e.Data.Values) > 0 {
+		if comma {
+			b = append(b, ',')
+		}
+		b = append(b, `"values":[`...)
+		for i, row := range e.Data.Values {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			for j, v := range row {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				var ok bool
+				if b, ok = appendJSONValue(b, v); !ok {
+					return b, ErrUnencodable
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	b = append(b, `}]},"previousLevel":`...)
+	b = appendJSONString(b, e.PreviousLevel.String())
+	b = append(b, `,"recoverable":`...)
+	b = strconv.AppendBool(b, e.Recoverable)
+	return append(b, '}'), nil
+}
+
+// pointSeries builds the data of an event for a stream point: all tags,
+// "time" then the sorted field names, one row.
+func pointSeries(p *Point) Series {
+	s := Series{Name: p.Name, Tags: append([]Tag(nil), p.Tags...)}
+	s.Columns = make([]string, 0, len(p.Fields)+1)
+	s.Columns = append(s.Columns, "time")
+	row := make([]eval.Value, 0, len(p.Fields)+1)
+	row = append(row, eval.TimeValue(p.Timestamp))
+	for _, f := range p.Fields {
+		s.Columns = append(s.Columns, f.Key)
+		row = append(row, f.Value)
+	}
+	s.Values = [][]eval.Value{row}
+	return s
+}

@@ -1,0 +1,132 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/json"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+)
+
+// The data templates see, with Kapacitor's field names and order: the
+// default details template is `{{ json . }}` of detailsInfo, so the order
+// of fields here is the order of keys in that JSON (alert.md §8).
+
+type serverInfo struct {
+	Hostname  string
+	ClusterID string
+	ServerID  string
+}
+
+type idInfo struct {
+	Name       string
+	TaskName   string
+	Group      string
+	Tags       map[string]string
+	ServerInfo serverInfo
+}
+
+type messageInfo struct {
+	idInfo
+	ID       string
+	Fields   map[string]interface{}
+	Level    string
+	Time     time.Time
+	Duration time.Duration
+}
+
+type detailsInfo struct {
+	messageInfo
+	Message string
+}
+
+// The defaults of .id(), .message() and .details().
+const (
+	defaultIDTemplate      = "{{ .Name }}:{{ .Group }}"
+	defaultMessageTemplate = "{{ .ID }} is {{ .Level }}"
+	defaultDetailsTemplate = "{{ json . }}"
+)
+
+// detailsFuncs are the functions only the details template has.
+var detailsFuncs = htmltemplate.FuncMap{
+	"json": func(v interface{}) (string, error) {
+		var b bytes.Buffer
+		err := json.NewEncoder(&b).Encode(v)
+		return b.String(), err
+	},
+	"jsonCompact": func(v interface{}) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	},
+}
+
+// alertTemplates are the three templates of an alert node. A template left
+// at its default is rendered without text/template, which is much faster.
+type alertTemplates struct {
+	id, message           *texttemplate.Template
+	details               *htmltemplate.Template
+	idDefault, msgDefault bool
+	noDetails             bool // .details('')
+	buf                   bytes.Buffer
+}
+
+func parseAlertTemplates(id, message, details string) (*alertTemplates, error) {
+	t := &alertTemplates{idDefault: id == defaultIDTemplate, msgDefault: message == defaultMessageTemplate, noDetails: details == ""}
+	var err error
+	if t.id, err = texttemplate.New("id").Parse(id); err != nil {
+		return nil, err
+	}
+	if t.message, err = texttemplate.New("message").Parse(message); err != nil {
+		return nil, err
+	}
+	if t.details, err = htmltemplate.New("details").Funcs(detailsFuncs).Parse(details); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// check executes the templates once on empty data, to report at compile
+// time what Kapacitor only finds when an event is rendered, such as
+// `.Fields` in the id template (which stops a Kapacitor task).
+func (t *alertTemplates) check() error {
+	var d detailsInfo
+	for _, run := range []func() error{
+		func() error { return t.id.Execute(&t.buf, &d.idInfo) },
+		func() error { return t.message.Execute(&t.buf, &d.messageInfo) },
+		func() error { return t.details.Execute(&t.buf, &d) },
+	} {
+		t.buf.Reset()
+		if err := run(); err != nil && strings.Contains(err.Error(), "can't evaluate field") {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *alertTemplates) renderID(info *idInfo) (string, error) {
+	if t.idDefault {
+		return info.Name + ":" + info.Group, nil
+	}
+	t.buf.Reset()
+	err := t.id.Execute(&t.buf, info)
+	return t.buf.String(), err
+}
+
+func (t *alertTemplates) renderMessage(info *messageInfo) (string, error) {
+	if t.msgDefault {
+		return info.ID + " is " + info.Level, nil
+	}
+	t.buf.Reset()
+	err := t.message.Execute(&t.buf, info)
+	return t.buf.String(), err
+}
+
+func (t *alertTemplates) renderDetails(info *detailsInfo) (string, error) {
+	if t.noDetails {
+		return "", nil
+	}
+	t.buf.Reset()
+	err := t.details.Execute(&t.buf, info)
+	return t.buf.String(), err
+}

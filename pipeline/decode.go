@@ -1,0 +1,447 @@
+package pipeline
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
+
+	"github.com/tickrun/tickrun/eval"
+)
+
+// Precision is the unit of line-protocol timestamps, named as InfluxDB's
+// write API names it: n, u, ms, s, m, h.
+type Precision string
+
+// multiplier returns the nanoseconds of one unit; any unknown name counts as
+// nanoseconds, as in Kapacitor (lineprotocol.md §4).
+func (p Precision) multiplier() int64 {
+	switch p {
+	case "u", "us", "µ":
+		return int64(time.Microsecond)
+	case "ms":
+		return int64(time.Millisecond)
+	case "s":
+		return int64(time.Second)
+	case "m":
+		return int64(time.Minute)
+	case "h":
+		return int64(time.Hour)
+	}
+	return 1
+}
+
+// LineError is a line of line protocol that could not be decoded.
+type LineError struct {
+	Line int    // 1-based line number in the input
+	Text string // the line as read (may be shortened)
+	Err  error  // why it was rejected
+}
+
+// Error returns Kapacitor's wording with the line number in front.
+func (e *LineError) Error() string {
+	return fmt.Sprintf("line %d: unable to parse '%s': %v", e.Line, e.Text, e.Err)
+}
+
+// Unwrap returns the reason.
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Decoder reads InfluxDB line protocol and yields points, correcting the
+// places where line-protocol/v2 is more lenient than Kapacitor
+// (lineprotocol.md §8): unsigned integers, CRLF line ends, string escapes
+// other than \" and \\, duplicate tag keys (rejected) and duplicate field
+// keys (last wins). A bad line is reported through OnError and skipped;
+// the following lines flow on.
+//
+// The Decoder reuses one Point: the point returned by Next is valid until
+// the next call.
+type Decoder struct {
+	// Database and RP are attached to every point.
+	Database, RP string
+	// Precision is the unit of timestamps; "" means nanoseconds.
+	Precision Precision
+	// Now supplies the time of points without a timestamp, read once per
+	// chunk of input; nil means time.Now.
+	Now func() time.Time
+	// OnError receives every bad line; nil drops them silently.
+	OnError func(*LineError)
+
+	r        *bufio.Reader
+	chunk    []byte // whole lines being decoded
+	fixed    []byte // chunk with string escapes rewritten, when needed
+	buf      []byte // the bytes the decoder reads (chunk or fixed)
+	dec      *lineprotocol.Decoder
+	lineBase int   // lines before the current chunk
+	now      int64 // default time of the current chunk
+	eof      bool
+	crlf     map[int]bool // chunk-relative line numbers ending in \r\n
+	intern   map[string]string
+	point    Point
+	lines    int // lines decoded so far (good and bad)
+	bad      int
+}
+
+// chunkSize is how much input is decoded at a time; the decoder then works
+// on an in-memory buffer, which is faster than reading through io.Reader.
+const chunkSize = 1 << 20
+
+// maxInterned bounds the intern table so high-cardinality tag values cannot
+// grow memory without limit; past it strings are allocated per point.
+const maxInterned = 1 << 16
+
+// NewDecoder returns a decoder reading r.
+func NewDecoder(r io.Reader) *Decoder {
+	return &Decoder{r: bufio.NewReaderSize(r, chunkSize), intern: make(map[string]string)}
+}
+
+// BadLines returns how many lines were rejected so far.
+func (d *Decoder) BadLines() int { return d.bad }
+
+// Next returns the next well-formed point, or nil at the end of the input.
+// A read error other than EOF is returned.
+func (d *Decoder) Next() (*Point, error) {
+	for {
+		if d.dec == nil || !d.dec.Next() {
+			if d.eof {
+				return nil, nil
+			}
+			if err := d.readChunk(); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := d.decodeEntry(); err != nil {
+			d.report(err)
+			continue
+		}
+		return &d.point, nil
+	}
+}
+
+// readChunk reads whole lines into d.chunk and starts a decoder over them.
+func (d *Decoder) readChunk() error {
+	if d.dec != nil {
+		d.lineBase += bytes.Count(d.chunk, []byte{'\n'})
+	}
+	d.chunk = d.chunk[:0]
+	for len(d.chunk) < chunkSize {
+		line, err := d.r.ReadSlice('\n')
+		d.chunk = append(d.chunk, line...)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			d.eof = true
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if d.Now != nil {
+		d.now = d.Now().UnixNano()
+	} else {
+		d.now = time.Now().UnixNano()
+	}
+	d.buf = d.chunk
+	clear(d.crlf)
+	if bytes.IndexByte(d.chunk, '\\') >= 0 || bytes.IndexByte(d.chunk, '\r') >= 0 {
+		d.buf = d.fixChunk()
+	}
+	d.dec = lineprotocol.NewDecoderWithBytes(d.buf)
+	for n := range d.crlf {
+		d.reportLine(n, errors.New("line ends with a carriage return (CRLF); Kapacitor rejects it"))
+	}
+	return nil
+}
+
+// fixChunk rewrites the escapes line-protocol/v2 would interpret but
+// Kapacitor keeps literally (\n, \r, \t inside string field values become
+// \\n...), and blanks lines that end in \r\n, remembering them as errors.
+func (d *Decoder) fixChunk() []byte {
+	out := d.fixed[:0]
+	in := d.chunk
+	const (
+		measurement = iota
+		tags
+		fieldKey
+		fieldValue
+		stringValue
+		timestamp
+	)
+	state := measurement
+	line, lineStart, outStart := 1, 0, 0
+	for i := 0; i < len(in); i++ {
+		c := in[i]
+		switch {
+		case c == '\\' && state == stringValue && i+1 < len(in):
+			switch in[i+1] {
+			case 'n', 'r', 't':
+				out = append(out, '\\', '\\', in[i+1])
+			default:
+				out = append(out, c, in[i+1])
+			}
+			i++
+			continue
+		case c == '\\' && i+1 < len(in) && in[i+1] != '\n':
+			out = append(out, c, in[i+1])
+			i++
+			continue
+		case c == '"' && state == fieldValue:
+			state = stringValue
+		case c == '"' && state == stringValue:
+			state = fieldValue
+		case c == '\n' && state == stringValue:
+			line++
+		case c == '\n':
+			if i > lineStart && in[i-1] == '\r' {
+				if d.crlf == nil {
+					d.crlf = make(map[int]bool)
+				}
+				d.crlf[line] = true
+				for j := outStart; j < len(out); j++ {
+					out[j] = ' '
+				}
+			}
+			state, line, lineStart, outStart = measurement, line+1, i+1, len(out)+1
+		case c == ' ' && state == measurement, c == ' ' && state == tags:
+			state = fieldKey
+		case c == ',' && state == measurement:
+			state = tags
+		case c == '=' && state == fieldKey:
+			state = fieldValue
+		case c == ',' && state == fieldValue:
+			state = fieldKey
+		case c == ' ' && state == fieldValue:
+			state = timestamp
+		}
+		out = append(out, c)
+	}
+	d.fixed = out
+	return out
+}
+
+// decodeEntry decodes the current entry into d.point.
+func (d *Decoder) decodeEntry() error {
+	p := &d.point
+	p.Tags, p.Fields = p.Tags[:0], p.Fields[:0]
+	p.Dims = Dimensions{}
+	p.Group = ""
+	p.Database, p.RP = d.Database, d.RP
+	m, err := d.dec.Measurement()
+	if err != nil {
+		return err
+	}
+	d.lines++
+	p.Name = d.str(unescapeMeasurement(m))
+	for {
+		k, v, err := d.dec.NextTag()
+		if err != nil {
+			return err
+		}
+		if k == nil {
+			break
+		}
+		if len(v) == 0 {
+			return d.entryError(m, errors.New("missing tag value"))
+		}
+		p.Tags = append(p.Tags, Tag{d.str(k), d.str(v)})
+	}
+	if !sortTags(p.Tags) {
+		return d.entryError(m, errors.New("duplicate tags"))
+	}
+	for {
+		k, kind, raw, err := d.dec.NextFieldBytes()
+		if err != nil {
+			return err
+		}
+		if k == nil {
+			break
+		}
+		var v eval.Value
+		switch kind {
+		case lineprotocol.Float:
+			f, err := strconv.ParseFloat(string(raw), 64)
+			if err != nil {
+				return d.entryError(m, fmt.Errorf("invalid number"))
+			}
+			v = eval.FloatValue(f)
+		case lineprotocol.Int:
+			i, err := strconv.ParseInt(string(raw), 10, 64)
+			if err != nil {
+				return d.entryError(m, fmt.Errorf("unable to parse integer %s: value out of range", raw))
+			}
+			v = eval.IntValue(i)
+		case lineprotocol.Uint:
+			return d.entryError(m, errors.New("invalid number: unsigned integers (1u) are not accepted, as in Kapacitor"))
+		case lineprotocol.String:
+			v = eval.StringValue(string(raw))
+		case lineprotocol.Bool:
+			v = eval.BoolValue(raw[0] == 't' || raw[0] == 'T')
+		}
+		p.Fields = append(p.Fields, Field{d.str(k), v})
+	}
+	p.Fields = sortFields(p.Fields)
+	tb, err := d.dec.TimeBytes()
+	if err != nil {
+		return err
+	}
+	if tb == nil {
+		p.Timestamp = d.now
+		return nil
+	}
+	t, err := strconv.ParseInt(string(tb), 10, 64)
+	if err != nil {
+		return d.entryError(m, errors.New("bad timestamp"))
+	}
+	mult := d.Precision.multiplier()
+	if mult != 1 {
+		if c := t * mult; c/mult != t {
+			return d.entryError(m, fmt.Errorf("time %d is outside the range", t))
+		} else {
+			t = c
+		}
+	}
+	p.Timestamp = t
+	return nil
+}
+
+// str returns b as a string, interned when possible: m[string(b)] does not
+// allocate, so known keys and tag values cost nothing.
+func (d *Decoder) str(b []byte) string {
+	if s, ok := d.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(d.intern) < maxInterned {
+		d.intern[s] = s
+	}
+	return s
+}
+
+// unescapeMeasurement applies the unescaping Kapacitor does and
+// line-protocol/v2 does not: \" and \= in measurement names.
+func unescapeMeasurement(m []byte) []byte {
+	if bytes.IndexByte(m, '\\') < 0 {
+		return m
+	}
+	out := make([]byte, 0, len(m))
+	for i := 0; i < len(m); i++ {
+		if m[i] == '\\' && i+1 < len(m) && (m[i+1] == '"' || m[i+1] == '=') {
+			i++
+		}
+		out = append(out, m[i])
+	}
+	return out
+}
+
+// sortTags sorts tags by key in place (insertion sort: tag lists are short
+// and usually sorted already) and reports whether the keys are unique.
+func sortTags(t []Tag) bool {
+	for i := 1; i < len(t); i++ {
+		for j := i; j > 0 && t[j].Key < t[j-1].Key; j-- {
+			t[j], t[j-1] = t[j-1], t[j]
+		}
+	}
+	for i := 1; i < len(t); i++ {
+		if t[i].Key == t[i-1].Key {
+			return false
+		}
+	}
+	return true
+}
+
+// sortFields sorts fields by key; of duplicate keys the last one written
+// wins, as in Kapacitor.
+func sortFields(f []Field) []Field {
+	for i := 1; i < len(f); i++ {
+		for j := i; j > 0 && f[j].Key < f[j-1].Key; j-- {
+			f[j], f[j-1] = f[j-1], f[j]
+		}
+	}
+	// Insertion sort is stable: of equal keys the last written is last.
+	out := f[:0]
+	for i := range f {
+		if i+1 < len(f) && f[i+1].Key == f[i].Key {
+			continue
+		}
+		out = append(out, f[i])
+	}
+	return out
+}
+
+// entryError is an error found after the library accepted the entry; the
+// line is located from the measurement slice, which points into the buffer
+// when the measurement had no escapes.
+type entryErr struct {
+	offset int // byte offset of the entry in d.buf, -1 if unknown
+	err    error
+}
+
+func (e *entryErr) Error() string { return e.err.Error() }
+
+func (d *Decoder) entryError(m []byte, err error) error {
+	off := -1
+	if len(m) > 0 && cap(m) <= cap(d.buf) {
+		o := cap(d.buf) - cap(m)
+		if o >= 0 && o < len(d.buf) && &d.buf[o] == &m[0] {
+			off = o
+		}
+	}
+	return &entryErr{offset: off, err: err}
+}
+
+// report turns a decoding error into a LineError.
+func (d *Decoder) report(err error) {
+	var de *lineprotocol.DecodeError
+	var ee *entryErr
+	switch {
+	case errors.As(err, &de):
+		d.reportLine(int(de.Line), de.Err)
+	case errors.As(err, &ee) && ee.offset >= 0:
+		d.reportLine(bytes.Count(d.buf[:ee.offset], []byte{'\n'})+1, ee.err)
+	case errors.As(err, &ee):
+		d.reportLine(0, ee.err)
+	default:
+		d.reportLine(0, err)
+	}
+}
+
+// reportLine reports chunk-relative line n (0 if unknown).
+func (d *Decoder) reportLine(n int, err error) {
+	d.bad++
+	if d.OnError == nil {
+		return
+	}
+	le := &LineError{Err: err}
+	if n > 0 {
+		le.Line = d.lineBase + n
+		le.Text = lineText(d.chunk, n)
+	}
+	d.OnError(le)
+}
+
+// lineText returns 1-based line n of buf, shortened for messages.
+func lineText(buf []byte, n int) string {
+	for i := 1; i < n; i++ {
+		j := bytes.IndexByte(buf, '\n')
+		if j < 0 {
+			return ""
+		}
+		buf = buf[j+1:]
+	}
+	if j := bytes.IndexByte(buf, '\n'); j >= 0 {
+		buf = buf[:j]
+	}
+	buf = bytes.TrimSuffix(buf, []byte{'\r'})
+	const max = 200
+	if len(buf) > max {
+		return string(buf[:max]) + "..."
+	}
+	return string(buf)
+}

@@ -1,0 +1,167 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickrun/tickrun/eval"
+)
+
+// decodeAll decodes input and returns the points (as strings) and the bad
+// lines.
+func decodeAll(t testing.TB, input string, prec Precision) ([]string, []*LineError) {
+	d := NewDecoder(strings.NewReader(input))
+	d.Precision = prec
+	d.Now = func() time.Time { return time.Unix(42, 0) }
+	var bad []*LineError
+	d.OnError = func(e *LineError) { bad = append(bad, e) }
+	var out []string
+	for {
+		p, err := d.Next()
+		require.NoError(t, err)
+		if p == nil {
+			break
+		}
+		out = append(out, p.String())
+	}
+	require.Equal(t, len(bad), d.BadLines())
+	return out, bad
+}
+
+func TestDecoder(t *testing.T) {
+	tests := []struct {
+		name   string
+		input  string
+		prec   Precision
+		points []string
+		bad    map[int]string // line -> part of the reason
+	}{
+		{name: "sorted tags and fields",
+			input:  "cpu,z=1,a=2 b=1i,a=2.5,c=\"x\",d=t 1700000000000000000\n",
+			points: []string{"cpu,a=2,z=1 a=2.5,b=1,c=x,d=true 2023-11-14T22:13:20Z"}},
+		{name: "escapes as Kapacitor reads them",
+			input:  `cpu\ load,host\ name=a\,b,x\=y=1 idle\ value=5,s="q\"uote\\" 1700000000000000000` + "\n",
+			points: []string{`cpu load,host name=a,b,x=y=1 idle value=5,s=q"uote\ 2023-11-14T22:13:20Z`}},
+		{name: "backslash n stays two characters in strings",
+			input:  `m s="a\nb\tc" 1` + "\n",
+			points: []string{`m s=a\nb\tc 1970-01-01T00:00:00.000000001Z`}},
+		{name: "escaped quote and equals in measurement",
+			input:  `m\"x\=y f=1 1` + "\n",
+			points: []string{`m"x=y f=1 1970-01-01T00:00:00.000000001Z`}},
+		{name: "duplicate field keys: last wins",
+			input:  "m f=1,f=2 1\n",
+			points: []string{"m f=2 1970-01-01T00:00:00.000000001Z"}},
+		{name: "missing timestamp takes the read time",
+			input:  "m f=1\n",
+			points: []string{"m f=1 1970-01-01T00:00:42Z"}},
+		{name: "precision seconds", prec: "s",
+			input:  "m f=1 1700000000\n",
+			points: []string{"m f=1 2023-11-14T22:13:20Z"}},
+		{name: "comments and blank lines",
+			input:  "# comment\n\n   \nm f=1 1\n",
+			points: []string{"m f=1 1970-01-01T00:00:00.000000001Z"}},
+		{name: "bad lines are reported with their number and skipped",
+			input:  "m f=1 1\nm f=1u 2\nm,a=1,a=2 f=1 3\nm f= 4\nm f=1 5\n",
+			points: []string{"m f=1 1970-01-01T00:00:00.000000001Z", "m f=1 1970-01-01T00:00:00.000000005Z"},
+			bad:    map[int]string{2: "unsigned", 3: "duplicate tags", 4: ""}},
+		{name: "CRLF lines are rejected as in Kapacitor",
+			input:  "m f=1 1\r\nm f=2 2\n",
+			points: []string{"m f=2 1970-01-01T00:00:00.000000002Z"},
+			bad:    map[int]string{1: "carriage return"}},
+		{name: "bad timestamp",
+			input: "m f=1 12x\n",
+			bad:   map[int]string{1: ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			points, bad := decodeAll(t, tc.input, tc.prec)
+			assert.Equal(t, tc.points, points)
+			got := map[int]string{}
+			for _, b := range bad {
+				got[b.Line] = b.Error()
+			}
+			require.Len(t, got, len(tc.bad), "bad lines: %v", got)
+			for line, part := range tc.bad {
+				assert.Contains(t, got[line], part, "line %d", line)
+				assert.Contains(t, got[line], "unable to parse '", "line %d", line)
+			}
+		})
+	}
+}
+
+func TestDecoderLineNumbersAcrossChunks(t *testing.T) {
+	var b strings.Builder
+	n := 0
+	for b.Len() < 3*chunkSize {
+		n++
+		b.WriteString("cpu,host=a usage_idle=5 1700000000000000000\n")
+	}
+	b.WriteString("cpu bad\n")
+	points, bad := decodeAll(t, b.String(), "")
+	assert.Len(t, points, n)
+	require.Len(t, bad, 1)
+	assert.Equal(t, n+1, bad[0].Line)
+	assert.Equal(t, "cpu bad", bad[0].Text)
+}
+
+func TestDecoderAllocations(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocation count")
+	}
+	input := strings.Repeat("cpu,host=a,cpu=cpu-total usage_idle=95.5,usage_user=3.5 1700000000000000000\n", 2000)
+	d := NewDecoder(strings.NewReader(input))
+	d.Next() // warm up the intern table
+	allocs := testing.AllocsPerRun(1000, func() {
+		if p, _ := d.Next(); p == nil {
+			t.Fatal("ran out of input")
+		}
+	})
+	assert.Zero(t, allocs, "decoding a known point allocates nothing")
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add("cpu,host=a usage_idle=5 1700000000000000000\n")
+	f.Add("m f=1u 2\nm,a=1,a=2 f=1 3\nm f= 4\r\n")
+	f.Add(`m s="a\nb" 1` + "\nm f=1\n")
+	f.Add("cpu\\ load,host\\ name=a\\,b x=1\n# c\n\nm f=t")
+	f.Fuzz(func(t *testing.T, input string) {
+		lines := strings.Count(input, "\n") + 1
+		d := NewDecoder(strings.NewReader(input))
+		seen := map[int]bool{}
+		d.OnError = func(e *LineError) {
+			if e.Line < 1 || e.Line > lines {
+				t.Fatalf("bad line number %d of %d: %v", e.Line, lines, e)
+			}
+			if seen[e.Line] {
+				t.Fatalf("line %d reported twice: %v", e.Line, e)
+			}
+			seen[e.Line] = true
+		}
+		good := 0
+		for {
+			p, err := d.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p == nil {
+				break
+			}
+			good++
+			if len(p.Fields) == 0 {
+				t.Fatalf("point without fields: %v", p)
+			}
+			for _, f := range p.Fields {
+				if f.Value.Kind == eval.Missing {
+					t.Fatalf("missing field value: %v", p)
+				}
+			}
+		}
+		if good+d.BadLines() > lines {
+			t.Fatalf("%d good + %d bad > %d lines", good, d.BadLines(), lines)
+		}
+	})
+}

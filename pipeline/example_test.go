@@ -1,0 +1,69 @@
+package pipeline_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tickrun/tickrun/pipeline"
+)
+
+// The seed script of Kapacitor's TCP handler page, run in-process: the
+// event is printed instead of sent (the script has no handler).
+func Example() {
+	script := `
+stream
+    |from()
+        .measurement('cpu')
+    |alert()
+        .crit(lambda: "usage_idle" < 10)
+        .message('Hey, check your CPU')
+        .details('')
+`
+	task, err := pipeline.Compile("cpu_alert", "cpu_alert.tick", script, pipeline.Options{
+		OnEvent: func(ev *pipeline.Event, payload []byte) { fmt.Println(string(payload)) },
+	})
+	if err != nil {
+		fmt.Print(task.ErrorText(err))
+		return
+	}
+	task.Write("telegraf", "autogen", "cpu", map[string]string{"host": "serverA"},
+		map[string]any{"usage_idle": 5.0}, time.Unix(1700000000, 0))
+	task.Close(context.Background())
+	// Output:
+	// {"id":"cpu:nil","message":"Hey, check your CPU","details":"","time":"2023-11-14T22:13:20Z","duration":0,"level":"CRITICAL","data":{"series":[{"name":"cpu","tags":{"host":"serverA"},"columns":["time","usage_idle"],"values":[["2023-11-14T22:13:20Z",5]]}]},"previousLevel":"OK","recoverable":true}
+}
+
+// Compile reports a script error with its position and a caret.
+func ExampleCompile_error() {
+	script := "stream\n    |from()\n        .measurment('cpu')\n"
+	task, err := pipeline.Compile("t", "t.tick", script, pipeline.Options{})
+	if err != nil {
+		fmt.Print(task.ErrorText(err))
+	}
+	// Output:
+	// t.tick:3:10: no method or property "measurment" on from (did you mean "measurement"?)
+	//  |         .measurment('cpu')
+	//  |          ^
+}
+
+// WriteLineProtocol decodes line protocol; bad lines are reported with
+// their line number and skipped.
+func ExampleTask_WriteLineProtocol() {
+	script := `stream|from().measurement('cpu')|alert().crit(lambda: "usage_idle" < 10).message('{{ .Level }} {{ index .Fields "usage_idle" }}').details('')`
+	task, _ := pipeline.Compile("t", "t.tick", script, pipeline.Options{
+		OnEvent: func(ev *pipeline.Event, _ []byte) { fmt.Println(ev.Message) },
+	})
+	input := "cpu usage_idle=5 1\ncpu usage_idle= 2\ncpu usage_idle=50 3\n"
+	bad, _ := task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", func(e *pipeline.LineError) {
+		fmt.Println("bad line", e.Line)
+	})
+	task.Close(context.Background())
+	fmt.Println(bad, "bad line(s)")
+	// Output:
+	// CRITICAL 5
+	// bad line 2
+	// OK 50
+	// 1 bad line(s)
+}

@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// handler delivers alert events of a topic somewhere. deliver must not
+// block the pipeline: handlers queue and deliver in their own goroutine,
+// in the order events were produced.
+type handler interface {
+	// deliver queues one event; payload is its JSON without a trailing
+	// newline and is only valid during the call.
+	deliver(ev *Event, payload []byte)
+	// close waits until the queue is empty or ctx is done.
+	close(ctx context.Context) error
+	stats() HandlerStats
+}
+
+// HandlerStats counts what one handler did.
+type HandlerStats struct {
+	Name    string // kind and target, e.g. "tcp 127.0.0.1:7777"
+	Sent    int64  // events delivered
+	Retried int64  // delivery attempts that failed and were retried
+	Dropped int64  // events given up on: queue full or retries exhausted
+}
+
+// DeliveryOptions tune alert delivery. Zero values take the defaults.
+type DeliveryOptions struct {
+	QueueSize    int           // events queued per handler (default 10000)
+	DialTimeout  time.Duration // default 5s
+	WriteTimeout time.Duration // default 5s
+	Attempts     int           // tries per event (default 4)
+	Backoff      time.Duration // first retry delay, doubled each time (default 100ms)
+}
+
+func (o DeliveryOptions) withDefaults() DeliveryOptions {
+	if o.QueueSize <= 0 {
+		o.QueueSize = 10000
+	}
+	if o.DialTimeout <= 0 {
+		o.DialTimeout = 5 * time.Second
+	}
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 5 * time.Second
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 4
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = 100 * time.Millisecond
+	}
+	return o
+}
+
+// handlerKind builds a handler from handler-file options (or the
+// equivalent script property). One entry per kind, shared by the script
+// properties and handler files.
+type handlerKind struct {
+	options []string // accepted option keys
+	new     func(opts map[string]any, t *Task, id string) (handler, error)
+}
+
+var handlerKinds = map[string]*handlerKind{}
+
+func registerHandler(kind string, k *handlerKind) {
+	if _, dup := handlerKinds[kind]; dup {
+		panic("pipeline: handler kind " + kind + " registered twice")
+	}
+	handlerKinds[kind] = k
+}
+
+// newHandler checks options strictly and creates a handler.
+func newHandler(kind string, opts map[string]any, t *Task, id string) (handler, error) {
+	k, ok := handlerKinds[kind]
+	if !ok {
+		var kinds []string
+		for name := range handlerKinds {
+			kinds = append(kinds, name)
+		}
+		sort.Strings(kinds)
+		return nil, fmt.Errorf("handler kind %q is not supported by tickrun (supported: %v)%s", kind, kinds, suggest(kind, kinds))
+	}
+	var bad []string
+	for key := range opts {
+		found := false
+		for _, o := range k.options {
+			found = found || o == key
+		}
+		if !found {
+			bad = append(bad, key)
+		}
+	}
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		return nil, fmt.Errorf("%s handler has invalid keys: %v", kind, bad)
+	}
+	return k.new(opts, t, id)
+}

@@ -1,0 +1,53 @@
+package pipeline
+
+import (
+	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/eval"
+)
+
+// defaultNode fills in missing fields and missing or empty tags
+// (nodes.md §5).
+type defaultNode struct {
+	nodeBase
+	fields []Field
+	tags   []Tag
+}
+
+func init() {
+	register(&Spec{
+		Method: "default", Kind: "default", Doc: "sets missing fields and tags",
+		Wants: anyEdge, Provides: anyEdge,
+		New: func(*binder, *ast.Chain, []value) (node, error) { return &defaultNode{}, nil },
+		Props: []*Prop{
+			{Name: "field", Doc: "set the field if the point lacks it", Args: []argKind{argString, argScalar},
+				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
+					n := x.(*defaultNode)
+					n.fields = append(n.fields, Field{a[0].scalar.Str(), a[1].scalar})
+					return nil
+				}},
+			{Name: "tag", Doc: "set the tag if the point lacks it or it is empty", Args: []argKind{argString, argString},
+				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
+					n := x.(*defaultNode)
+					n.tags = append(n.tags, Tag{a[0].scalar.Str(), a[1].scalar.Str()})
+					return nil
+				}},
+		},
+	})
+}
+
+func (n *defaultNode) point(p *Point) {
+	q := &n.scratch
+	q.CopyFrom(p)
+	for _, f := range n.fields {
+		if v, ok := q.Field(f.Key); !ok || v.Kind == eval.Missing {
+			q.SetField(f.Key, f.Value)
+		}
+	}
+	for _, t := range n.tags {
+		if v, ok := q.Tag(t.Key); !ok || v == "" {
+			q.SetTag(t.Key, t.Value)
+		}
+	}
+	n.regroup(q)
+	n.emit(q)
+}

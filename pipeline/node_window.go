@@ -1,0 +1,173 @@
+package pipeline
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tickrun/tickrun/ast"
+)
+
+// windowNode turns a stream into batches per group (nodes.md §8), by time
+// (period/every) or by count (periodCount/everyCount).
+type windowNode struct {
+	nodeBase
+	period, every           time.Duration
+	align, fillPeriod       bool
+	periodCount, everyCount int64
+	groups                  map[string]*windowGroup
+	out                     Batch
+}
+
+// windowGroup is the buffer of one group.
+type windowGroup struct {
+	group    string // group id
+	name     string // measurement of the group's first point
+	tags     []Tag
+	dims     Dimensions
+	buf      []*Point // in arrival order; owned copies
+	free     []*Point // recycled points
+	nextEmit int64
+	count    int64 // points seen (count windows)
+}
+
+func init() {
+	register(&Spec{
+		Method: "window", Kind: "window", Doc: "collects points into batches by time or count",
+		Wants: streamEdge, Provides: batchEdge,
+		New: func(*binder, *ast.Chain, []value) (node, error) {
+			return &windowNode{groups: map[string]*windowGroup{}}, nil
+		},
+		Props: []*Prop{
+			propDuration("period", "length of each window", func(n *windowNode, d time.Duration) error { n.period = d; return nil }),
+			propDuration("every", "how often a window is emitted (0: on every point)", func(n *windowNode, d time.Duration) error { n.every = d; return nil }),
+			propNone("align", "align emission times to multiples of every", func(n *windowNode) { n.align = true }),
+			propNone("fillPeriod", "emit the first window only after a full period", func(n *windowNode) { n.fillPeriod = true }),
+			propInt("periodCount", "length of each window in points", func(n *windowNode, i int64) error { n.periodCount = i; return nil }),
+			propInt("everyCount", "emit every this many points", func(n *windowNode, i int64) error { n.everyCount = i; return nil }),
+		},
+	})
+}
+
+func (n *windowNode) validate() error {
+	switch {
+	case n.period != 0 && n.periodCount != 0:
+		return errors.New("window node cannot have both period and periodCount")
+	case n.period == 0 && n.periodCount == 0:
+		return errors.New("window node must have either a non zero period or non zero period count")
+	case n.periodCount != 0 && n.align:
+		return errors.New("window node cannot align a count based window")
+	case n.periodCount != 0 && n.everyCount <= 0:
+		return errors.New("everyCount must be greater than zero")
+	case n.period < 0 || n.every < 0 || n.periodCount < 0:
+		return errors.New("window period and every must not be negative")
+	}
+	return nil
+}
+
+func (n *windowNode) group(p *Point) *windowGroup {
+	g := n.groups[p.Group]
+	if g != nil {
+		return g
+	}
+	g = &windowGroup{group: p.Group, name: p.Name, tags: p.GroupTags(), dims: Dimensions{ByName: p.Dims.ByName, TagNames: append([]string(nil), p.Dims.TagNames...)}}
+	n.groups[p.Group] = g
+	if n.periodCount == 0 {
+		t0 := p.TimeUTC()
+		if n.fillPeriod {
+			first := t0.Add(n.period)
+			g.nextEmit = first.UnixNano()
+			if n.align {
+				next := first.Truncate(n.every)
+				if !next.After(first) {
+					next = next.Add(n.every)
+				}
+				g.nextEmit = next.UnixNano()
+			}
+		} else {
+			next := t0.Add(n.every)
+			if n.align {
+				next = next.Truncate(n.every)
+			}
+			g.nextEmit = next.UnixNano()
+		}
+	}
+	return g
+}
+
+// keep appends an owned copy of p to the group's buffer.
+func (g *windowGroup) keep(p *Point) {
+	var c *Point
+	if k := len(g.free); k > 0 {
+		c, g.free = g.free[k-1], g.free[:k-1]
+	} else {
+		c = &Point{}
+	}
+	c.CopyFrom(p)
+	g.buf = append(g.buf, c)
+}
+
+// purge drops leading points that are not included: time before oldest
+// (inclusive: points at oldest stay) or not after it. Like Kapacitor it
+// stops at the first included point, so late points further on stay.
+func (g *windowGroup) purge(oldest int64, inclusive bool) {
+	i := 0
+	for ; i < len(g.buf); i++ {
+		t := g.buf[i].Timestamp
+		if inclusive && t >= oldest || !inclusive && t > oldest {
+			break
+		}
+	}
+	g.free = append(g.free, g.buf[:i]...)
+	g.buf = append(g.buf[:0], g.buf[i:]...)
+}
+
+func (n *windowNode) point(p *Point) {
+	g := n.group(p)
+	if n.periodCount != 0 {
+		n.countPoint(g, p)
+		return
+	}
+	if n.every == 0 {
+		g.keep(p)
+		if p.Timestamp >= g.nextEmit {
+			g.purge(p.Timestamp-int64(n.period), false)
+			n.emitGroup(g, p.Timestamp)
+			g.nextEmit = p.Timestamp
+		}
+		return
+	}
+	if p.Timestamp >= g.nextEmit {
+		g.purge(g.nextEmit-int64(n.period), true)
+		n.emitGroup(g, g.nextEmit)
+		next := p.TimeUTC().Add(n.every)
+		if n.align {
+			next = next.Truncate(n.every)
+		}
+		g.nextEmit = next.UnixNano()
+	}
+	g.keep(p)
+}
+
+// countPoint handles count windows: the last periodCount points, emitted
+// every everyCount points (the first after periodCount with fillPeriod).
+func (n *windowNode) countPoint(g *windowGroup, p *Point) {
+	g.keep(p)
+	if int64(len(g.buf)) > n.periodCount {
+		g.free = append(g.free, g.buf[0])
+		g.buf = append(g.buf[:0], g.buf[1:]...)
+	}
+	g.count++
+	first := n.everyCount
+	if n.fillPeriod {
+		first = n.periodCount
+	}
+	if g.count == first || g.count > first && (g.count-first)%n.everyCount == 0 {
+		n.emitGroup(g, p.Timestamp)
+	}
+}
+
+func (n *windowNode) emitGroup(g *windowGroup, tmax int64) {
+	b := &n.out
+	*b = Batch{Name: g.name, Group: g.group, Dims: g.dims, Tags: g.tags, TMax: tmax, Points: g.buf}
+	n.emitBatch(b)
+}
