@@ -80,10 +80,11 @@ func keepTogether(a, b Stmt) bool {
 	return false
 }
 
-// simpleDecl reports whether d prints on one line.
+// simpleDecl reports whether d prints on one line: every declaration but
+// one binding a chain, which Format spreads over several lines.
 func simpleDecl(d *VarDecl) bool {
-	c, ok := d.Value.(*Chain)
-	return !ok || !multiLine(c)
+	_, chain := d.Value.(*Chain)
+	return !chain
 }
 
 // attachComments assigns each comment of p to the statement it sits inside,
@@ -226,9 +227,6 @@ func formatTop(b *strings.Builder, e Expr) {
 		formatLink(b, l)
 	}
 }
-
-// multiLine reports whether Format prints chain c on several lines.
-func multiLine(c *Chain) bool { return c != nil }
 
 // flatten returns the links of a chain, innermost (first written) first.
 func flatten(c *Chain) []*Chain {
