@@ -96,7 +96,12 @@ func (c *compiler) lookupFunc(name string) *builtin {
 		b.sigs = append(b.sigs, sig(f.Result, s...))
 	}
 	call := f.Call
-	b.call = func(_ *Expr, s Scope, args []Value) (Value, error) { return call(s, args) }
+	b.call = func(_ *Expr, s Scope, args []Value) (Value, error) {
+		if call == nil {
+			return Value{}, fmt.Errorf("function %q has no implementation", name)
+		}
+		return call(s, args)
+	}
 	return b
 }
 

@@ -87,7 +87,7 @@ func TestBinaryTable(t *testing.T) {
 		{src: `5m * 2`, want: 10 * time.Minute}, {src: `2 * 5m`, want: 10 * time.Minute},
 		{src: `5m * "i"`, want: 15 * time.Minute}, {src: `"i" * period`, want: 15 * time.Minute},
 		{src: `5m * 1.5`, want: 450 * time.Second}, {src: `1.5 * 5m`, want: 450 * time.Second},
-		{src: `"f" * 1ns`, want: time.Duration(1)},
+		{src: `"f" * duration('1ns', 1s)`, want: time.Duration(1)},
 		{src: `5m / 2`, want: 150 * time.Second}, {src: `5m / 2.0`, want: 150 * time.Second},
 		{src: `1s / 3.0`, want: 333333333 * time.Nanosecond},
 		// precedence and parentheses
@@ -214,7 +214,7 @@ func TestBuiltins(t *testing.T) {
 		{src: `string(0.1 + 0.2)`, want: "0.30000000000000004"}, {src: `string(1000000000000000000000.0 * 1.0)`, want: "1000000000000000000000"},
 		{src: `string(-42)`, want: "-42"}, {src: `string('x')`, want: "x"},
 		{src: `string(90s)`, want: "90s"}, {src: `string(7d)`, want: "1w"}, {src: `string(1500ms)`, want: "1500ms"},
-		{src: `string(0s)`, want: "0s"}, {src: `string(60s)`, want: "1m"}, {src: `string(1ns * 1500)`, want: "1500ns"},
+		{src: `string(0s)`, want: "0s"}, {src: `string(60s)`, want: "1m"}, {src: `string(duration('1ns', 1s) * 1500)`, want: "1500ns"},
 		{src: `string(1u * 3)`, want: "3u"}, {src: `string(-90s)`, want: "-90s"}, {src: `string(48h)`, want: "2d"},
 		// duration
 		{src: `duration(5m)`, want: 5 * time.Minute}, {src: `duration(3, 1s)`, want: 3 * time.Second},
@@ -296,7 +296,9 @@ func TestStatefulFunctions(t *testing.T) {
 		require.Empty(t, probs)
 		return l
 	}
-	p := func(v float64) *point { return &point{fields: []kv{{"v", eval.FloatValue(v)}, {"w", eval.FloatValue(-v)}}} }
+	p := func(v float64) *point {
+		return &point{fields: []kv{{"v", eval.FloatValue(v)}, {"w", eval.FloatValue(-v)}}}
+	}
 
 	t.Run("count shared by name", func(t *testing.T) {
 		l := compile(`count() + count()`)

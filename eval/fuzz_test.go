@@ -20,7 +20,7 @@ func fuzzPoints() []*point {
 	return []*point{testPoint(), {}, other}
 }
 
-// FuzzLambda parses lambda text with the test parser, compiles it and
+// FuzzLambda parses lambda text with the real parser, compiles it and
 // evaluates it. It must never panic; every compile problem must be a
 // positioned *ast.Error inside the input; a lambda that compiled without
 // errors must evaluate to a value or an error on every point, and stay

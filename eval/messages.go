@@ -62,12 +62,8 @@ func typeError(op ast.Op, l, r Kind) error {
 // required ("TypeGuard: expression returned unexpected type int, expected
 // boolean").
 func typeGuard(got, want Kind) error {
-	return fmt.Errorf(msgTypeGuard, got, kindName(want))
+	return fmt.Errorf(msgTypeGuard, got, want)
 }
-
-// kindName is Kind.String, except that the unset kind in a type guard is
-// "invalid type" as Kapacitor prints it.
-func kindName(k Kind) string { return k.String() }
 
 // signaturesString prints overloads as Kapacitor does: [(float), (int,duration)].
 func signaturesString(sigs []signature) string {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"sort"
 	"strconv"
 	"time"
 
@@ -145,5 +146,48 @@ func pointSeries(p *Point) Series {
 		row = append(row, f.Value)
 	}
 	s.Values = [][]eval.Value{row}
+	return s
+}
+
+// batchSeries builds the data of an event for a batch (alert.md §10.3):
+// the group tags, "time" then the sorted union of the first point's fields
+// and its tags that are not group tags, one row per point (null where a
+// point lacks a column).
+func batchSeries(b *Batch) Series {
+	s := Series{Name: b.Name, Tags: append([]Tag(nil), b.Tags...)}
+	s.Columns = []string{"time"}
+	if len(b.Points) == 0 {
+		return s
+	}
+	first := b.Points[0]
+	var cols []string
+	for _, f := range first.Fields {
+		cols = append(cols, f.Key)
+	}
+	for _, t := range first.Tags {
+		isGroup := false
+		for _, g := range b.Tags {
+			isGroup = isGroup || g.Key == t.Key
+		}
+		if !isGroup {
+			cols = append(cols, t.Key)
+		}
+	}
+	sort.Strings(cols)
+	s.Columns = append(s.Columns, cols...)
+	for _, p := range b.Points {
+		row := make([]eval.Value, 0, len(s.Columns))
+		row = append(row, eval.TimeValue(p.Timestamp))
+		for _, c := range cols {
+			if v, ok := p.Field(c); ok {
+				row = append(row, v)
+			} else if t, ok := p.Tag(c); ok {
+				row = append(row, eval.StringValue(t))
+			} else {
+				row = append(row, eval.Value{}) // null
+			}
+		}
+		s.Values = append(s.Values, row)
+	}
 	return s
 }

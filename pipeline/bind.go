@@ -25,7 +25,8 @@ type binder struct {
 	stream   *streamNode
 	dbrps    []DBRP
 	errs     ast.ErrorList // errors and warnings, in the order found
-	batchPos *ast.Pos      // where a batch source was used
+	batchPos *ast.Pos      // where a batch source was first used
+	batch    *batchSource
 }
 
 // DBRP is a database and retention policy pair.
@@ -221,9 +222,14 @@ func (b *binder) expr(x ast.Expr) (value, error) {
 		case "stream":
 			return value{pos: x.Pos, node: b.stream}, nil
 		case "batch":
-			p := x.Pos
-			b.batchPos = &p
-			return value{}, ast.Errorf(x.Pos, "batch tasks are not supported by tickrun (stream tasks only)")
+			if b.batch == nil {
+				b.batch = &batchSource{}
+				b.addNode(b.batch, registry["batch"], x.Pos)
+				b.batch.out = batchEdge
+				p := x.Pos
+				b.batchPos = &p
+			}
+			return value{pos: x.Pos, node: b.batch}, nil
 		}
 		v, ok := b.vars[x.Name]
 		if !ok {
@@ -251,7 +257,9 @@ func (b *binder) expr(x ast.Expr) (value, error) {
 		return b.chain(x)
 	case *ast.Call:
 		if x.Func.Name == "time" {
-			return value{}, ast.Errorf(x.Pos, "time() is only meaningful in batch queries, which tickrun does not support")
+			// time(d) groups batch queries by time; tickrun checks batch
+			// scripts but does not run them, so its value is opaque.
+			return value{pos: x.Pos, isScalar: true, scalar: eval.StringValue(ast.FormatExpr(x))}, nil
 		}
 	}
 	c, err := eval.Const(x, b.env())
@@ -299,7 +307,8 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 		return value{}, ast.Errorf(c.Method.Pos, "user-defined functions (@%s) are not supported by tickrun", c.Method.Name)
 	case ast.Pipe:
 		child, ok := registry[name]
-		if !ok || name == "stream" || (spec.Method == "stream" && name != "from") {
+		if !ok || name == "stream" || name == "batch" || (spec.Method == "stream" && name != "from") ||
+			(spec.Method == "batch") != (name == "query") {
 			return value{}, b.noMethod(c, spec, name, true)
 		}
 		if !c.Parens {
@@ -315,6 +324,9 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 		out, err := child.New(b, c, args)
 		if err != nil {
 			return value{}, positioned(c.Method.Pos, err)
+		}
+		if _, ok := out.(batchNode); in == batchEdge && !ok {
+			return value{}, ast.Errorf(c.Method.Pos, "%s() on batches is not supported by tickrun: add an aggregate such as |mean('field') after the window first", name)
 		}
 		out.base().out = child.Provides
 		if child.Provides == anyEdge {
@@ -400,7 +412,7 @@ var unsupportedNodes = map[string]bool{
 	"influxDBOut": true, "httpPost": true, "kapacitorLoopback": true, "sideload": true,
 	"combine": true, "barrier": true, "trickle": true, "holtWinters": true,
 	"holtWintersWithFit": true, "ec2Autoscale": true, "k8sAutoscale": true,
-	"swarmAutoscale": true, "query": true, "udf": true,
+	"swarmAutoscale": true, "udf": true,
 	"window": true, "count": true, "sum": true, "mean": true, "median": true, "mode": true,
 	"spread": true, "stddev": true, "first": true, "last": true, "min": true, "max": true,
 	"percentile": true, "distinct": true, "top": true, "bottom": true, "elapsed": true,

@@ -193,7 +193,7 @@ func (n *alertNode) point(p *Point) {
 	if l == OK && n.noRecoveries {
 		return
 	}
-	ev, err := n.event(p, l, s.duration())
+	ev, err := n.event(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: pointSeries(p)}, l, s.duration())
 	if err != nil {
 		n.task.stop(&n.nodeBase, err)
 		return
@@ -203,26 +203,83 @@ func (n *alertNode) point(p *Point) {
 	n.forward(p, ev)
 }
 
-// event renders the templates and builds the event for p.
-func (n *alertNode) event(p *Point, l Level, d time.Duration) (*Event, error) {
-	tags := make(map[string]string, len(p.Tags))
-	for _, t := range p.Tags {
+// batch handles a window's batch (alert.md §7): every point's level is
+// computed from the level before the batch; the batch takes the highest
+// (or with .all() the lowest) of them.
+func (n *alertNode) batch(b *Batch) {
+	if len(b.Points) == 0 {
+		return
+	}
+	s := n.state(b.Group)
+	cur := s.current()
+	lowest, highest := Critical, OK
+	var lowP, highP *Point
+	for _, p := range b.Points {
+		l := n.determineLevel(p, cur)
+		if l < lowest || lowP == nil && l == lowest {
+			lowest, lowP = l, p
+		}
+		if l > highest || highP == nil {
+			highest, highP = l, p
+		}
+	}
+	l, trig := highest, highP
+	if n.all {
+		l, trig = lowest, lowP
+	}
+	t := trig.Timestamp
+	if n.all || l == OK {
+		t = b.TMax
+	}
+	s.add(t, l)
+	send := s.changed && l == OK ||
+		l != OK && !(n.cfg.flapping && s.flapping || n.cfg.stateChangesOnly && !s.changed && !s.expired)
+	if !send {
+		return
+	}
+	s.triggered(t)
+	if l == OK && n.noRecoveries {
+		return
+	}
+	ev, err := n.event(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: batchSeries(b)}, l, s.duration())
+	if err != nil {
+		n.task.stop(&n.nodeBase, err)
+		return
+	}
+	n.task.stats.Events++
+	n.task.topics.publish(ev, n.own, n.named)
+	n.forwardBatch(b, ev)
+}
+
+// eventSource is what an event is made of: a point, or a batch with its
+// triggering point's fields.
+type eventSource struct {
+	name, group string
+	tags        []Tag
+	fields      []Field
+	time        int64
+	data        Series
+}
+
+// event renders the templates and builds the event.
+func (n *alertNode) event(src eventSource, l Level, d time.Duration) (*Event, error) {
+	tags := make(map[string]string, len(src.tags))
+	for _, t := range src.tags {
 		tags[t.Key] = t.Value
 	}
-	srv := n.task.opts.Server
 	info := detailsInfo{messageInfo: messageInfo{idInfo: idInfo{
-		Name: p.Name, TaskName: n.task.name, Group: groupName(p.Group), Tags: tags,
-		ServerInfo: serverInfo(srv),
+		Name: src.name, TaskName: n.task.name, Group: groupName(src.group), Tags: tags,
+		ServerInfo: serverInfo(n.task.opts.Server),
 	}}}
 	id, err := n.tmpl.renderID(&info.idInfo)
 	if err != nil {
 		return nil, err
 	}
-	fields := make(map[string]interface{}, len(p.Fields))
-	for _, f := range p.Fields {
+	fields := make(map[string]interface{}, len(src.fields))
+	for _, f := range src.fields {
 		fields[f.Key] = f.Value.Interface()
 	}
-	info.ID, info.Fields, info.Level, info.Time, info.Duration = id, fields, l.String(), p.TimeUTC(), d
+	info.ID, info.Fields, info.Level, info.Time, info.Duration = id, fields, l.String(), time.Unix(0, src.time).UTC(), d
 	msg, err := n.tmpl.renderMessage(&info.messageInfo)
 	if err != nil {
 		return nil, err
@@ -233,9 +290,63 @@ func (n *alertNode) event(p *Point, l Level, d time.Duration) (*Event, error) {
 		return nil, err
 	}
 	return &Event{
-		ID: id, Message: msg, Details: details, Time: p.Timestamp, Duration: d, Level: l,
-		Recoverable: !n.noRecoveries, Data: pointSeries(p), TaskName: n.task.name, Node: n.name,
+		ID: id, Message: msg, Details: details, Time: src.time, Duration: d, Level: l,
+		Recoverable: !n.noRecoveries, Data: src.data, TaskName: n.task.name, Node: n.name,
 	}, nil
+}
+
+// augments reports whether events add tags or fields to forwarded data.
+func (n *alertNode) augments() bool {
+	return n.levelTag != "" || n.idTag != "" || n.levelField != "" || n.idField != "" || n.messageField != "" || n.durationField != ""
+}
+
+// augment adds the event's level, id, message and duration to q, which
+// the node owns (alert.md §9).
+func (n *alertNode) augment(q *Point, ev *Event, tags bool) {
+	if tags && n.levelTag != "" {
+		q.SetTag(n.levelTag, ev.Level.String())
+	}
+	if tags && n.idTag != "" {
+		q.SetTag(n.idTag, ev.ID)
+	}
+	if n.levelField != "" {
+		q.SetField(n.levelField, eval.StringValue(ev.Level.String()))
+	}
+	if n.idField != "" {
+		q.SetField(n.idField, eval.StringValue(ev.ID))
+	}
+	if n.messageField != "" {
+		q.SetField(n.messageField, eval.StringValue(ev.Message))
+	}
+	if n.durationField != "" {
+		q.SetField(n.durationField, eval.IntValue(int64(ev.Duration)))
+	}
+}
+
+// forwardBatch hands the batch to the children, augmented where asked.
+func (n *alertNode) forwardBatch(b *Batch, ev *Event) {
+	if len(n.children) == 0 {
+		return
+	}
+	if !n.augments() {
+		n.emitBatch(b)
+		return
+	}
+	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, TMax: b.TMax, Tags: append([]Tag(nil), b.Tags...)}
+	tb := &Point{Tags: out.Tags}
+	if n.levelTag != "" {
+		tb.SetTag(n.levelTag, ev.Level.String())
+	}
+	if n.idTag != "" {
+		tb.SetTag(n.idTag, ev.ID)
+	}
+	out.Tags = tb.Tags
+	for _, p := range b.Points {
+		q := p.Clone()
+		n.augment(q, ev, true)
+		out.Points = append(out.Points, q)
+	}
+	n.emitBatch(out)
 }
 
 // forward hands the point to the children, augmented with the event's
@@ -245,27 +356,12 @@ func (n *alertNode) forward(p *Point, ev *Event) {
 		return
 	}
 	q := p
-	if n.levelTag != "" || n.idTag != "" || n.levelField != "" || n.idField != "" || n.messageField != "" || n.durationField != "" {
+	if n.augments() {
 		q = &n.scratch
 		q.CopyFrom(p)
-		if n.levelTag != "" {
-			q.SetTag(n.levelTag, ev.Level.String())
-		}
-		if n.idTag != "" {
-			q.SetTag(n.idTag, ev.ID)
-		}
-		if n.levelField != "" {
-			q.SetField(n.levelField, eval.StringValue(ev.Level.String()))
-		}
-		if n.idField != "" {
-			q.SetField(n.idField, eval.StringValue(ev.ID))
-		}
-		if n.messageField != "" {
-			q.SetField(n.messageField, eval.StringValue(ev.Message))
-		}
-		if n.durationField != "" {
-			q.SetField(n.durationField, eval.IntValue(int64(ev.Duration)))
-		}
+		n.augment(q, ev, true)
 	}
 	n.emit(q)
 }
+
+var _ batchNode = (*alertNode)(nil)

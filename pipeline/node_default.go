@@ -38,6 +38,34 @@ func init() {
 func (n *defaultNode) point(p *Point) {
 	q := &n.scratch
 	q.CopyFrom(p)
+	n.apply(q)
+	n.regroup(q)
+	n.emit(q)
+}
+
+// batch defaults the batch's tags and every point.
+func (n *defaultNode) batch(b *Batch) {
+	out := &Batch{Name: b.Name, Dims: b.Dims, TMax: b.TMax}
+	tp := &Point{Name: b.Name, Dims: b.Dims}
+	tp.CopyFrom(&Point{Name: b.Name, Dims: b.Dims, Tags: b.Tags})
+	for _, t := range n.tags {
+		if v, ok := tp.Tag(t.Key); !ok || v == "" {
+			tp.SetTag(t.Key, t.Value)
+		}
+	}
+	out.Tags = tp.Tags
+	n.regroup(tp)
+	out.Group = tp.Group
+	for _, p := range b.Points {
+		q := p.Clone()
+		n.apply(q)
+		out.Points = append(out.Points, q)
+	}
+	n.emitBatch(out)
+}
+
+// apply sets the defaults on q, which the node owns.
+func (n *defaultNode) apply(q *Point) {
 	for _, f := range n.fields {
 		if v, ok := q.Field(f.Key); !ok || v.Kind == eval.Missing {
 			q.SetField(f.Key, f.Value)
@@ -48,6 +76,6 @@ func (n *defaultNode) point(p *Point) {
 			q.SetTag(t.Key, t.Value)
 		}
 	}
-	n.regroup(q)
-	n.emit(q)
 }
+
+var _ batchNode = (*defaultNode)(nil)

@@ -23,6 +23,29 @@ func init() {
 func (n *deleteNode) point(p *Point) {
 	q := &n.scratch
 	q.CopyFrom(p)
+	n.apply(q)
+	n.regroup(q)
+	n.emit(q)
+}
+
+// batch deletes from the batch's tags and every point.
+func (n *deleteNode) batch(b *Batch) {
+	tp := &Point{}
+	tp.CopyFrom(&Point{Name: b.Name, Dims: b.Dims, Tags: b.Tags})
+	n.apply(tp)
+	n.regroup(tp)
+	out := &Batch{Name: b.Name, Group: tp.Group, Dims: tp.Dims, Tags: tp.Tags, TMax: b.TMax}
+	for _, p := range b.Points {
+		q := p.Clone()
+		n.apply(q)
+		n.regroup(q)
+		out.Points = append(out.Points, q)
+	}
+	n.emitBatch(out)
+}
+
+// apply removes the fields and tags from q, which the node owns.
+func (n *deleteNode) apply(q *Point) {
 	for _, f := range n.fields {
 		q.DeleteField(f)
 	}
@@ -35,6 +58,6 @@ func (n *deleteNode) point(p *Point) {
 			}
 		}
 	}
-	n.regroup(q)
-	n.emit(q)
 }
+
+var _ batchNode = (*deleteNode)(nil)

@@ -106,6 +106,25 @@ func (s *evalScope) Time() int64 { return s.p.Timestamp }
 var errTagType = errors.New("result of a tag expression must be of type string")
 
 func (n *evalNode) point(p *Point) {
+	if q := n.compute(p, &n.scratch); q != nil {
+		n.emit(q)
+	}
+}
+
+// batch evaluates every point of a batch; points that fail are dropped.
+func (n *evalNode) batch(b *Batch) {
+	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
+	for _, p := range b.Points {
+		if q := n.compute(p, &Point{}); q != nil {
+			out.Points = append(out.Points, q)
+		}
+	}
+	n.emitBatch(out)
+}
+
+// compute evaluates the lambdas over p into q, or returns nil when an
+// expression fails (the point is dropped).
+func (n *evalNode) compute(p *Point, q *Point) *Point {
 	exprs := n.exprs.get(p.Group)
 	n.scope = evalScope{p: p, as: n.as, results: n.results}
 	for i, e := range exprs {
@@ -113,15 +132,14 @@ func (n *evalNode) point(p *Point) {
 		v, err := e.Eval(&n.scope)
 		if err != nil {
 			n.fail("error evaluating expression", err)
-			return
+			return nil
 		}
 		if v.Kind == eval.Missing {
 			n.fail("error evaluating expression", fmt.Errorf("missing value: %q", n.as[i]))
-			return
+			return nil
 		}
 		n.results[i] = v
 	}
-	q := &n.scratch
 	q.CopyFrom(p)
 	switch {
 	case !n.keep:
@@ -135,7 +153,7 @@ func (n *evalNode) point(p *Point) {
 			}
 			if !ok {
 				n.fail("error evaluating expression", fmt.Errorf("cannot keep field %q, field does not exist", k))
-				return
+				return nil
 			}
 			q.SetField(k, v)
 		}
@@ -145,7 +163,7 @@ func (n *evalNode) point(p *Point) {
 		if n.tags[name] {
 			if v.Kind != eval.String {
 				n.fail("error evaluating expression", fmt.Errorf("%w, got %s", errTagType, goTypeName(v.Kind)))
-				return
+				return nil
 			}
 			q.SetTag(name, v.Str())
 			if !n.keep || len(n.keepList) > 0 {
@@ -158,7 +176,7 @@ func (n *evalNode) point(p *Point) {
 		q.SetField(name, v)
 	}
 	n.regroup(q)
-	n.emit(q)
+	return q
 }
 
 func (n *evalNode) result(name string) (eval.Value, bool) {
@@ -228,3 +246,5 @@ func (g *evalGroups) get(group string) []*eval.Expr {
 	}
 	return e
 }
+
+var _ batchNode = (*evalNode)(nil)

@@ -14,6 +14,10 @@ type groupByNode struct {
 	exclude  map[string]bool
 	out      Point
 	starDims []string
+
+	pending     map[string]*Batch // batch input: regrouped batches of pendingTime
+	order       []string          // groups of pending in order of appearance
+	pendingTime int64
 }
 
 func init() {
@@ -60,3 +64,49 @@ func (n *groupByNode) point(p *Point) {
 	n.regroup(q)
 	n.emit(q)
 }
+
+// batch regroups the points of batches: points go to one batch per new
+// group; batches of the same time are merged and emitted when a batch with
+// another time arrives (nodes.md §7). Like Kapacitor, the last time is not
+// emitted at the end of the input.
+func (n *groupByNode) batch(b *Batch) {
+	if n.pending != nil && b.TMax != n.pendingTime {
+		n.flushBatches()
+	}
+	if n.pending == nil {
+		n.pending = map[string]*Batch{}
+	}
+	n.pendingTime = b.TMax
+	for _, p := range b.Points {
+		q := p.Clone()
+		q.Dims = n.dims
+		q.Dims.ByName = n.dims.ByName || b.Dims.ByName
+		if n.star {
+			q.Dims.TagNames = nil
+			for _, t := range q.Tags {
+				if !n.exclude[t.Key] {
+					q.Dims.TagNames = append(q.Dims.TagNames, t.Key)
+				}
+			}
+		} else {
+			q.Dims.TagNames = append([]string(nil), n.dims.TagNames...)
+		}
+		n.regroup(q)
+		out, ok := n.pending[q.Group]
+		if !ok {
+			out = &Batch{Name: b.Name, Group: q.Group, Dims: q.Dims, Tags: q.GroupTags(), TMax: b.TMax}
+			n.pending[q.Group] = out
+			n.order = append(n.order, q.Group)
+		}
+		out.Points = append(out.Points, q)
+	}
+}
+
+func (n *groupByNode) flushBatches() {
+	for _, g := range n.order {
+		n.emitBatch(n.pending[g])
+	}
+	n.pending, n.order = nil, nil
+}
+
+var _ batchNode = (*groupByNode)(nil)

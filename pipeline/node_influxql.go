@@ -306,3 +306,5 @@ func (n *aggNode) batch(b *Batch) {
 	q.Group = b.Group
 	n.emit(q)
 }
+
+var _ batchNode = (*aggNode)(nil)

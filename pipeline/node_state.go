@@ -51,15 +51,36 @@ func init() {
 }
 
 func (n *stateNode) point(p *Point) {
-	ok, err := n.cond.get(p.Group).EvalBool(p)
-	if err != nil {
-		n.fail("error while evaluating expression", err)
-		return
-	}
 	run := n.groups[p.Group]
 	if run == nil {
 		run = &stateRun{}
 		n.groups[p.Group] = run
+	}
+	if q := n.compute(p, run, &n.scratch); q != nil {
+		n.emit(q)
+	}
+}
+
+// batch tracks the state within each batch: it starts afresh at every
+// batch (nodes.md §11).
+func (n *stateNode) batch(b *Batch) {
+	run := &stateRun{}
+	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
+	for _, p := range b.Points {
+		if q := n.compute(p, run, &Point{}); q != nil {
+			out.Points = append(out.Points, q)
+		}
+	}
+	n.emitBatch(out)
+}
+
+// compute evaluates the lambda for p and returns p with the state field
+// added, in q; nil when the lambda fails (the state is left unchanged).
+func (n *stateNode) compute(p *Point, run *stateRun, q *Point) *Point {
+	ok, err := n.cond.get(p.Group).EvalBool(p)
+	if err != nil {
+		n.fail("error while evaluating expression", err)
+		return nil
 	}
 	var v eval.Value
 	switch {
@@ -80,8 +101,9 @@ func (n *stateNode) point(p *Point) {
 		run.count++
 		v = eval.IntValue(run.count)
 	}
-	q := &n.scratch
 	q.CopyFrom(p)
 	q.SetField(n.as, v)
-	n.emit(q)
+	return q
 }
+
+var _ batchNode = (*stateNode)(nil)

@@ -9,6 +9,8 @@ import (
 type whereNode struct {
 	nodeBase
 	cond *perGroup
+	out  Batch    // reused output batch
+	kept []*Point // reused slice of kept points
 }
 
 func init() {
@@ -66,3 +68,25 @@ func (g *perGroup) get(group string) *eval.Expr {
 	}
 	return e
 }
+
+// batch filters the points of a batch and forwards it, even when empty.
+func (n *whereNode) batch(b *Batch) {
+	e := n.cond.get(b.Group)
+	out := &n.out
+	*out = *b
+	out.Points = n.kept[:0]
+	for _, p := range b.Points {
+		ok, err := e.EvalBool(p)
+		if err != nil {
+			n.fail("error while evaluating expression", err)
+			continue
+		}
+		if ok {
+			out.Points = append(out.Points, p)
+		}
+	}
+	n.kept = out.Points
+	n.emitBatch(out)
+}
+
+var _ batchNode = (*whereNode)(nil)

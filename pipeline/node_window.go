@@ -15,6 +15,7 @@ type windowNode struct {
 	align, fillPeriod       bool
 	periodCount, everyCount int64
 	groups                  map[string]*windowGroup
+	order                   []*windowGroup // groups in order of their first point
 	out                     Batch
 }
 
@@ -71,6 +72,7 @@ func (n *windowNode) group(p *Point) *windowGroup {
 	}
 	g = &windowGroup{group: p.Group, name: p.Name, tags: p.GroupTags(), dims: Dimensions{ByName: p.Dims.ByName, TagNames: append([]string(nil), p.Dims.TagNames...)}}
 	n.groups[p.Group] = g
+	n.order = append(n.order, g)
 	if n.periodCount == 0 {
 		t0 := p.TimeUTC()
 		if n.fillPeriod {
@@ -171,3 +173,27 @@ func (n *windowNode) emitGroup(g *windowGroup, tmax int64) {
 	*b = Batch{Name: g.name, Group: g.group, Dims: g.dims, Tags: g.tags, TMax: tmax, Points: g.buf}
 	n.emitBatch(b)
 }
+
+// finish emits what every group holds when Options.FlushWindows asks for
+// it; by default, as in Kapacitor, the last window is never emitted
+// (nodes.md §0.3).
+func (n *windowNode) finish() {
+	if !n.task.opts.FlushWindows {
+		return
+	}
+	for _, g := range n.order {
+		if len(g.buf) == 0 {
+			continue
+		}
+		tmax := g.nextEmit
+		if n.every == 0 || n.periodCount != 0 {
+			tmax = g.buf[len(g.buf)-1].Timestamp
+		}
+		if n.periodCount == 0 {
+			g.purge(tmax-int64(n.period), true)
+		}
+		n.emitGroup(g, tmax)
+	}
+}
+
+var _ finisher = (*windowNode)(nil)

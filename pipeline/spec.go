@@ -109,6 +109,7 @@ const (
 	argScalar       // float, int, string or bool (default().field)
 	argNumber       // int or float
 	argIntOrDuration
+	argAny // anything (arguments tickrun only checks loosely)
 )
 
 func (k argKind) String() string {
@@ -135,6 +136,8 @@ func (k argKind) String() string {
 		return "a number"
 	case argIntOrDuration:
 		return "an integer or a duration"
+	case argAny:
+		return "anything"
 	}
 	return "nothing"
 }
@@ -200,6 +203,8 @@ func (k argKind) matches(v value) bool {
 		return v.isScalar && (v.scalar.Kind == eval.Float || v.scalar.Kind == eval.Int)
 	case argIntOrDuration:
 		return v.isScalar && (v.scalar.Kind == eval.Int || v.scalar.Kind == eval.Duration)
+	case argAny:
+		return true
 	}
 	return false
 }

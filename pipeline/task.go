@@ -45,6 +45,10 @@ type Options struct {
 	// KapacitorID names the anonymous topics ("<id>:<task>:<node>"); default
 	// "tickrun".
 	KapacitorID string
+	// FlushWindows emits the last, incomplete window of every group at the
+	// end of the input. Kapacitor never does (a stream never ends), so the
+	// default is off.
+	FlushWindows bool
 	// Deliver tunes alert delivery; zero values take the defaults.
 	Deliver DeliveryOptions
 }
@@ -72,6 +76,7 @@ type Task struct {
 	stats    Stats
 	logMu    sync.Mutex
 	fatal    error // set when a node stops the task (template execution errors)
+	batchPos *ast.Pos
 	closed   bool
 }
 
@@ -93,12 +98,12 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 	}
 	b := newBinder(source, &t.opts)
 	b.program(prog)
-	t.nodes, t.stream, t.dbrps = b.nodes, b.stream, b.dbrps
+	t.nodes, t.stream, t.dbrps, t.batchPos = b.nodes, b.stream, b.dbrps, b.batchPos
 	for _, n := range t.nodes {
 		n.base().task = t
 	}
 	if b.errs.Err() == nil {
-		if len(t.stream.children) == 0 {
+		if len(t.stream.children) == 0 && (b.batch == nil || len(b.batch.children) == 0) {
 			b.errs.Add(&ast.Error{Pos: source.PosOf(0), Msg: "the script defines no pipeline: a stream task starts with stream|from() (Kapacitor: invalid task type)"})
 		}
 		for _, n := range t.nodes {

@@ -49,6 +49,7 @@ type runCmd struct {
 	Precision    string            `name:"precision" default:"n" enum:"n,u,ms,s,m,h" help:"Unit of line-protocol timestamps: n, u, ms, s, m or h."`
 	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	DrainTimeout time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered."`
+	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
 }
 
 type checkCmd struct {
@@ -134,6 +135,8 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 		Server:   pipeline.ServerInfo{Hostname: host, ClusterID: r.ClusterID, ServerID: r.ServerID},
 		Handlers: handlers,
 		Log:      stderr,
+
+		FlushWindows: r.FlushWindows,
 	}
 	if r.Print {
 		opts.OnEvent = func(_ *pipeline.Event, payload []byte) {
@@ -143,6 +146,11 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	task, err := pipeline.Compile(name, r.Script, string(src), opts)
 	if err != nil {
 		fmt.Fprint(stderr, task.ErrorText(err))
+		return exitScript
+	}
+	if pos, ok := task.BatchPos(); ok {
+		fmt.Fprint(stderr, task.ErrorText(&ast.Error{Pos: pos, Msg: "batch tasks query InfluxDB, which tickrun cannot do: tickrun runs stream tasks only (tickrun check validates batch scripts)"}))
+		task.Close(context.Background())
 		return exitScript
 	}
 	if w := task.Warnings(); len(w) > 0 {
