@@ -418,7 +418,7 @@ var unsupportedNodes = map[string]bool{
 	"percentile": true, "distinct": true, "top": true, "bottom": true, "elapsed": true,
 	"difference": true, "cumulativeSum": true, "movingAverage": true, "derivative": true,
 	"shift": true, "sample": true, "changeDetect": true, "flatten": true, "union": true,
-	"join": true, "deadman": true, "stats": true, "httpOut": true, "log": true,
+	"join": true, "deadman": true, "stats": true, "httpOut": true,
 }
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"time"
 
@@ -82,8 +84,8 @@ type Decoder struct {
 	crlf     map[int]bool // chunk-relative line numbers ending in \r\n
 	intern   map[string]string
 	point    Point
-	lines    int // lines decoded so far (good and bad)
 	bad      int
+	lastLine int // chunk-relative line of the last error reported
 }
 
 // chunkSize is how much input is decoded at a time; the decoder then works
@@ -154,9 +156,10 @@ func (d *Decoder) readChunk() error {
 		d.buf = d.fixChunk()
 	}
 	d.dec = lineprotocol.NewDecoderWithBytes(d.buf)
-	for n := range d.crlf {
-		d.reportLine(n, errors.New("line ends with a carriage return (CRLF); Kapacitor rejects it"))
+	for _, n := range slices.Sorted(maps.Keys(d.crlf)) {
+		d.reportLine(n, errors.New("carriage return in the line (CRLF input?); Kapacitor takes it for data and rejects the line"))
 	}
+	d.lastLine = 0
 	return nil
 }
 
@@ -175,7 +178,8 @@ func (d *Decoder) fixChunk() []byte {
 		timestamp
 	)
 	state := measurement
-	line, lineStart, outStart := 1, 0, 0
+	line, outStart := 1, 0
+	cr := false // the current line has a \r outside a string
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		switch {
@@ -198,17 +202,16 @@ func (d *Decoder) fixChunk() []byte {
 			state = fieldValue
 		case c == '\n' && state == stringValue:
 			line++
+		case c == '\r' && state != stringValue:
+			// Kapacitor takes \r outside a string for data, which spoils
+			// the line (CRLF input included).
+			cr = true
 		case c == '\n':
-			if i > lineStart && in[i-1] == '\r' {
-				if d.crlf == nil {
-					d.crlf = make(map[int]bool)
-				}
-				d.crlf[line] = true
-				for j := outStart; j < len(out); j++ {
-					out[j] = ' '
-				}
+			if cr {
+				d.markCR(line, out[outStart:])
 			}
-			state, line, lineStart, outStart = measurement, line+1, i+1, len(out)+1
+			cr = false
+			state, line, outStart = measurement, line+1, len(out)+1
 		case c == ' ' && state == measurement, c == ' ' && state == tags:
 			state = fieldKey
 		case c == ',' && state == measurement:
@@ -222,8 +225,23 @@ func (d *Decoder) fixChunk() []byte {
 		}
 		out = append(out, c)
 	}
+	if cr {
+		d.markCR(line, out[outStart:])
+	}
 	d.fixed = out
 	return out
+}
+
+// markCR records a line spoiled by a carriage return and blanks it, so the
+// library skips it and the error is reported once.
+func (d *Decoder) markCR(line int, text []byte) {
+	if d.crlf == nil {
+		d.crlf = make(map[int]bool)
+	}
+	d.crlf[line] = true
+	for j := range text {
+		text[j] = ' '
+	}
 }
 
 // decodeEntry decodes the current entry into d.point.
@@ -237,7 +255,6 @@ func (d *Decoder) decodeEntry() error {
 	if err != nil {
 		return err
 	}
-	d.lines++
 	p.Name = d.str(unescapeMeasurement(m))
 	for {
 		k, v, err := d.dec.NextTag()
@@ -248,13 +265,12 @@ func (d *Decoder) decodeEntry() error {
 			break
 		}
 		if len(v) == 0 {
-			return d.entryError(m, errors.New("missing tag value"))
+			return d.entryError(errors.New("missing tag value"), m, k)
 		}
 		p.Tags = append(p.Tags, Tag{d.str(k), d.str(v)})
 	}
-	if !sortTags(p.Tags) {
-		return d.entryError(m, errors.New("duplicate tags"))
-	}
+	dupTags := !sortTags(p.Tags)
+	var anchor []byte // a slice into the buffer, to locate the line of an error
 	for {
 		k, kind, raw, err := d.dec.NextFieldBytes()
 		if err != nil {
@@ -263,22 +279,25 @@ func (d *Decoder) decodeEntry() error {
 		if k == nil {
 			break
 		}
+		if kind != lineprotocol.String {
+			anchor = raw
+		}
 		var v eval.Value
 		switch kind {
 		case lineprotocol.Float:
 			f, err := strconv.ParseFloat(string(raw), 64)
 			if err != nil {
-				return d.entryError(m, fmt.Errorf("invalid number"))
+				return d.entryError(fmt.Errorf("invalid number"), raw, m)
 			}
 			v = eval.FloatValue(f)
 		case lineprotocol.Int:
 			i, err := strconv.ParseInt(string(raw), 10, 64)
 			if err != nil {
-				return d.entryError(m, fmt.Errorf("unable to parse integer %s: value out of range", raw))
+				return d.entryError(fmt.Errorf("unable to parse integer %s: value out of range", raw), raw, m)
 			}
 			v = eval.IntValue(i)
 		case lineprotocol.Uint:
-			return d.entryError(m, errors.New("invalid number: unsigned integers (1u) are not accepted, as in Kapacitor"))
+			return d.entryError(errors.New("invalid number: unsigned integers (1u) are not accepted, as in Kapacitor"), raw, m)
 		case lineprotocol.String:
 			v = eval.StringValue(string(raw))
 		case lineprotocol.Bool:
@@ -291,18 +310,21 @@ func (d *Decoder) decodeEntry() error {
 	if err != nil {
 		return err
 	}
+	if dupTags {
+		return d.entryError(errors.New("duplicate tags"), tb, anchor, m)
+	}
 	if tb == nil {
 		p.Timestamp = d.now
 		return nil
 	}
 	t, err := strconv.ParseInt(string(tb), 10, 64)
 	if err != nil {
-		return d.entryError(m, errors.New("bad timestamp"))
+		return d.entryError(errors.New("bad timestamp"), tb, m)
 	}
 	mult := d.Precision.multiplier()
 	if mult != 1 {
 		if c := t * mult; c/mult != t {
-			return d.entryError(m, fmt.Errorf("time %d is outside the range", t))
+			return d.entryError(fmt.Errorf("time %d is outside the range", t), tb, m)
 		} else {
 			t = c
 		}
@@ -375,25 +397,28 @@ func sortFields(f []Field) []Field {
 	return out
 }
 
-// entryError is an error found after the library accepted the entry; the
-// line is located from the measurement slice, which points into the buffer
-// when the measurement had no escapes.
+// entryErr is an error found after the library accepted the entry. Its
+// line is located from a byte slice that points into the buffer (a value
+// with no escapes does); offset is -1 when none does.
 type entryErr struct {
-	offset int // byte offset of the entry in d.buf, -1 if unknown
+	offset int
 	err    error
 }
 
 func (e *entryErr) Error() string { return e.err.Error() }
 
-func (d *Decoder) entryError(m []byte, err error) error {
-	off := -1
-	if len(m) > 0 && cap(m) <= cap(d.buf) {
-		o := cap(d.buf) - cap(m)
-		if o >= 0 && o < len(d.buf) && &d.buf[o] == &m[0] {
-			off = o
+// entryError locates err by the first of slices that points into d.buf.
+func (d *Decoder) entryError(err error, slices ...[]byte) error {
+	for _, b := range slices {
+		if len(b) == 0 || cap(b) > cap(d.buf) {
+			continue
+		}
+		o := cap(d.buf) - cap(b)
+		if o >= 0 && o < len(d.buf) && &d.buf[o] == &b[0] {
+			return &entryErr{offset: o, err: err}
 		}
 	}
-	return &entryErr{offset: off, err: err}
+	return &entryErr{offset: -1, err: err}
 }
 
 // report turns a decoding error into a LineError.
@@ -406,15 +431,18 @@ func (d *Decoder) report(err error) {
 	case errors.As(err, &ee) && ee.offset >= 0:
 		d.reportLine(bytes.Count(d.buf[:ee.offset], []byte{'\n'})+1, ee.err)
 	case errors.As(err, &ee):
-		d.reportLine(0, ee.err)
+		// Nothing of the entry points into the buffer (every part had
+		// escapes): it is the line after the last one located.
+		d.reportLine(d.lastLine+1, ee.err)
 	default:
 		d.reportLine(0, err)
 	}
 }
 
-// reportLine reports chunk-relative line n (0 if unknown).
+// reportLine reports chunk-relative line n.
 func (d *Decoder) reportLine(n int, err error) {
 	d.bad++
+	d.lastLine = n
 	if d.OnError == nil {
 		return
 	}

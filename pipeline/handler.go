@@ -34,6 +34,10 @@ type DeliveryOptions struct {
 	WriteTimeout time.Duration // default 5s
 	Attempts     int           // tries per event (default 4)
 	Backoff      time.Duration // first retry delay, doubled each time (default 100ms)
+	// Capture, if set, replaces every handler: each event a handler would
+	// deliver is handed to it synchronously, with the handler's kind, its
+	// target (a TCP address, ...) and the payload (JSON without newline).
+	Capture func(kind, target string, payload []byte)
 }
 
 func (o DeliveryOptions) withDefaults() DeliveryOptions {
@@ -61,6 +65,9 @@ func (o DeliveryOptions) withDefaults() DeliveryOptions {
 type handlerKind struct {
 	options []string // accepted option keys
 	new     func(opts map[string]any, t *Task, id string) (handler, error)
+	// target names where the handler delivers, from its options (e.g. the
+	// TCP address), for statistics and captured deliveries.
+	target func(opts map[string]any) string
 }
 
 var handlerKinds = map[string]*handlerKind{}
@@ -97,5 +104,27 @@ func newHandler(kind string, opts map[string]any, t *Task, id string) (handler, 
 		sort.Strings(bad)
 		return nil, fmt.Errorf("%s handler has invalid keys: %v", kind, bad)
 	}
+	if t != nil && t.opts.Deliver.Capture != nil {
+		return &captureHandler{kind: kind, target: k.target(opts), capture: t.opts.Deliver.Capture}, nil
+	}
 	return k.new(opts, t, id)
+}
+
+// captureHandler hands events to DeliveryOptions.Capture instead of
+// delivering them (tickrun test, embedding tests).
+type captureHandler struct {
+	kind, target string
+	capture      func(kind, target string, payload []byte)
+	sent         int64
+}
+
+func (h *captureHandler) deliver(_ *Event, payload []byte) {
+	h.sent++
+	h.capture(h.kind, h.target, payload)
+}
+
+func (h *captureHandler) close(context.Context) error { return nil }
+
+func (h *captureHandler) stats() HandlerStats {
+	return HandlerStats{Name: h.kind + " " + h.target, Sent: h.sent}
 }

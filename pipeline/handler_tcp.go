@@ -42,6 +42,7 @@ func init() {
 			}
 			return newTCPHandler(addr, t), nil
 		},
+		target: func(opts map[string]any) string { s, _ := opts["address"].(string); return s },
 	})
 }
 

@@ -118,7 +118,12 @@ func (n *alertNode) start(t *Task) error {
 	if len(n.tcp) > 0 {
 		n.own = t.topics.anonymous(&n.nodeBase)
 		for _, addr := range n.tcp {
-			t.topics.add(n.own, &HandlerSpec{ID: n.name + " tcp", Kind: "tcp"}, nil, newTCPHandler(addr, t))
+			spec := &HandlerSpec{ID: n.name + " tcp", Kind: "tcp", Options: map[string]any{"address": addr}}
+			h, err := newHandler(spec.Kind, spec.Options, t, spec.ID)
+			if err != nil {
+				return err
+			}
+			t.topics.add(n.own, spec, nil, h)
 		}
 	}
 	if n.topic != "" {

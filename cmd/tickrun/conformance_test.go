@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"flag"
 	"io"
 	"net"
 	"os"
@@ -20,6 +21,8 @@ import (
 // verbatim from shared/conformance: script.tick, input.lp, expected.jsonl,
 // optional *.yaml handler files and args.
 const conformanceDir = "../../testdata/conformance"
+
+var updateExamples = flag.Bool("update", false, "rewrite examples/*/expected.jsonl")
 
 // recordedPorts are the addresses the recordings used; each is replaced by
 // a free local port with a real listener.
@@ -112,6 +115,9 @@ func runCase(t *testing.T, dir string, extra ...string) caseResult {
 	}
 	args = append(args, extra...)
 	args = append(args, scriptPath)
+	if _, err := os.Stat(filepath.Join(dir, "script.tick")); err != nil {
+		t.Fatalf("%s has no script.tick", dir)
+	}
 	input, err := os.Open(filepath.Join(dir, "input.lp"))
 	require.NoError(t, err)
 	defer input.Close()

@@ -35,6 +35,8 @@ const (
 type cli struct {
 	Run   runCmd   `cmd:"" help:"Run a script over line protocol read from stdin."`
 	Check checkCmd `cmd:"" help:"Parse and compile scripts without running them; exit 2 on any problem."`
+	Fmt   fmtCmd   `cmd:"" help:"Format scripts canonically (Kapacitor's tickfmt style)."`
+	Graph graphCmd `cmd:"" help:"Print a script's pipeline as Graphviz DOT or Mermaid."`
 }
 
 type runCmd struct {
@@ -92,6 +94,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return c.Run.run(stdin, stdout, stderr)
 	case "check <SCRIPT.tick>":
 		return c.Check.run(stdout, stderr)
+	case "fmt <SCRIPT.tick>":
+		return c.Fmt.run(stdout, stderr)
+	case "graph <SCRIPT.tick>":
+		return c.Graph.run(stdout, stderr)
 	}
 	fmt.Fprintln(stderr, "tickrun: unknown command", kctx.Command())
 	return exitScript

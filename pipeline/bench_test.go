@@ -1,0 +1,153 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"sync"
+	"testing"
+
+	"github.com/tickrun/tickrun/internal/tickgen"
+	"github.com/tickrun/tickrun/pipeline"
+)
+
+// The scripts of the speed targets (issue 6).
+var benchScripts = map[string]string{
+	"seed": `stream
+    |from()
+        .measurement('cpu')
+    |alert()
+        .crit(lambda: "usage_idle" < 10)
+        .message('Hey, check your CPU')`,
+	"window_mean": `stream
+    |from()
+        .measurement('cpu')
+    |window()
+        .period(10s)
+        .every(10s)
+    |mean('usage_idle')
+    |alert()
+        .crit(lambda: "mean" < 10)`,
+	"window_mean_by_host": `stream
+    |from()
+        .measurement('cpu')
+        .groupBy('host')
+    |window()
+        .period(10s)
+        .every(10s)
+    |mean('usage_idle')
+    |alert()
+        .crit(lambda: "mean" < 10)`,
+}
+
+var (
+	benchDataMu sync.Mutex
+	benchData   = map[float64][]byte{}
+)
+
+// cpuData returns 100k points of the benchmark data set (100 hosts) with
+// the given share of critical points.
+func cpuData(b testing.TB, crit float64) []byte {
+	benchDataMu.Lock()
+	defer benchDataMu.Unlock()
+	if d, ok := benchData[crit]; ok {
+		return d
+	}
+	var buf bytes.Buffer
+	if err := tickgen.Generate(&buf, tickgen.Config{Points: 100_000, Hosts: 100, Crit: crit, Seed: 1, Start: 1700000000}); err != nil {
+		b.Fatal(err)
+	}
+	benchData[crit] = buf.Bytes()
+	return buf.Bytes()
+}
+
+const benchPoints = 100_000
+
+// BenchmarkDecode measures the decoder alone over the data set.
+func BenchmarkDecode(b *testing.B) {
+	data := cpuData(b, 0)
+	b.ReportAllocs()
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		d := pipeline.NewDecoder(bytes.NewReader(data))
+		for {
+			p, _ := d.Next()
+			if p == nil {
+				break
+			}
+		}
+	}
+	b.ReportMetric(float64(b.N*benchPoints)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkPipeline runs decode -> task over 100k points per op.
+func BenchmarkPipeline(b *testing.B) {
+	cases := []struct {
+		name   string
+		script string
+		crit   float64
+	}{
+		{"seed_no_alert", "seed", 0},
+		{"seed_alerts", "seed", 0.1},
+		{"window_mean", "window_mean", 0},
+		{"window_mean_by_host", "window_mean_by_host", 0},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			data := cpuData(b, c.crit)
+			b.ReportAllocs()
+			b.SetBytes(int64(len(data)))
+			var events int64
+			for i := 0; i < b.N; i++ {
+				task, err := pipeline.Compile("bench", "bench.tick", benchScripts[c.script], pipeline.Options{
+					OnEvent: func(*pipeline.Event, []byte) { events++ },
+				})
+				if err != nil {
+					b.Fatal(task.ErrorText(err))
+				}
+				if _, err := task.WriteLineProtocol(bytes.NewReader(data), "telegraf", "autogen", nil); err != nil {
+					b.Fatal(err)
+				}
+				task.Close(context.Background())
+			}
+			b.ReportMetric(float64(b.N*benchPoints)/b.Elapsed().Seconds(), "points/s")
+			b.ReportMetric(float64(events)/float64(b.N), "events/op")
+		})
+	}
+}
+
+// BenchmarkWritePoint measures the task alone (no decoding) on a point
+// that raises no event: from -> alert with "usage_idle" < 10 false.
+func BenchmarkWritePoint(b *testing.B) {
+	task, p := seedTask(b)
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		task.WritePoint(p)
+	}
+}
+
+func seedTask(tb testing.TB) (*pipeline.Task, *pipeline.Point) {
+	task, err := pipeline.Compile("bench", "bench.tick", benchScripts["seed"], pipeline.Options{})
+	if err != nil {
+		tb.Fatal(task.ErrorText(err))
+	}
+	d := pipeline.NewDecoder(bytes.NewReader(cpuData(tb, 0)))
+	d.Database, d.RP = "telegraf", "autogen"
+	p, err := d.Next()
+	if err != nil || p == nil {
+		tb.Fatal("no point", err)
+	}
+	return task, p
+}
+
+// The hot path allocates nothing: a point through from -> alert that
+// raises no event.
+func TestWritePointAllocations(t *testing.T) {
+	task, p := seedTask(t)
+	allocs := testing.AllocsPerRun(1000, func() { task.WritePoint(p) })
+	if allocs != 0 {
+		t.Fatalf("WritePoint allocates %.1f times per point, want 0", allocs)
+	}
+}
+
+var _ = io.Discard
