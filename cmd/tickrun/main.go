@@ -37,6 +37,7 @@ type cli struct {
 	Check checkCmd `cmd:"" help:"Parse and compile scripts without running them; exit 2 on any problem."`
 	Fmt   fmtCmd   `cmd:"" help:"Format scripts canonically (Kapacitor's tickfmt style)."`
 	Graph graphCmd `cmd:"" help:"Print a script's pipeline as Graphviz DOT or Mermaid."`
+	Test  testCmd  `cmd:"" help:"Run test cases offline and compare the alerts with expected.jsonl."`
 }
 
 type runCmd struct {
@@ -52,6 +53,10 @@ type runCmd struct {
 	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	DrainTimeout time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered."`
 	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
+
+	// capture, when set (tickrun test), receives every delivery instead
+	// of the network.
+	capture func(kind, target string, payload []byte) `kong:"-"`
 }
 
 type checkCmd struct {
@@ -98,6 +103,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return c.Fmt.run(stdout, stderr)
 	case "graph <SCRIPT.tick>":
 		return c.Graph.run(stdout, stderr)
+	case "test <DIR>":
+		return c.Test.run(stdout, stderr)
 	}
 	fmt.Fprintln(stderr, "tickrun: unknown command", kctx.Command())
 	return exitScript
@@ -144,6 +151,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 
 		FlushWindows: r.FlushWindows,
 	}
+	opts.Deliver.Capture = r.capture
 	if r.Print {
 		opts.OnEvent = func(_ *pipeline.Event, payload []byte) {
 			stdout.Write(append(payload, '\n'))
