@@ -179,7 +179,8 @@ func (d *Decoder) fixChunk() []byte {
 	)
 	state := measurement
 	line, outStart := 1, 0
-	cr := false // the current line has a \r outside a string
+	startLine := 1 // where the current entry starts (strings may span lines)
+	cr := false    // the current entry has a \r outside a string
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		switch {
@@ -208,10 +209,13 @@ func (d *Decoder) fixChunk() []byte {
 			cr = true
 		case c == '\n':
 			if cr {
-				d.markCR(line, out[outStart:])
+				d.markCR(startLine, out[outStart:])
 			}
 			cr = false
 			state, line, outStart = measurement, line+1, len(out)+1
+			startLine = line
+		case (c == ' ' || c == '\t') && state == measurement && len(bytes.TrimLeft(out[outStart:], " \t")) == 0:
+			// leading blanks before the measurement
 		case c == ' ' && state == measurement, c == ' ' && state == tags:
 			state = fieldKey
 		case c == ',' && state == measurement:
@@ -226,21 +230,24 @@ func (d *Decoder) fixChunk() []byte {
 		out = append(out, c)
 	}
 	if cr {
-		d.markCR(line, out[outStart:])
+		d.markCR(startLine, out[outStart:])
 	}
 	d.fixed = out
 	return out
 }
 
-// markCR records a line spoiled by a carriage return and blanks it, so the
-// library skips it and the error is reported once.
+// markCR records an entry spoiled by a carriage return and blanks it
+// (keeping its newlines, so line numbers stay), so the library skips it and
+// the error is reported once.
 func (d *Decoder) markCR(line int, text []byte) {
 	if d.crlf == nil {
 		d.crlf = make(map[int]bool)
 	}
 	d.crlf[line] = true
 	for j := range text {
-		text[j] = ' '
+		if text[j] != '\n' {
+			text[j] = ' '
+		}
 	}
 }
 
