@@ -3,7 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	htmltemplate "html/template"
+	"regexp"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -71,17 +73,39 @@ type alertTemplates struct {
 	buf                   bytes.Buffer
 }
 
+// templateError is a problem of one of the three templates (0 id, 1
+// message, 2 details), worded without Go type names.
+type templateError struct {
+	which int
+	err   error
+}
+
+var cannotEvaluate = regexp.MustCompile(`can't evaluate field (\w+) in type \*?[\w.]+`)
+
+func (e *templateError) Error() string {
+	msg := e.err.Error()
+	if m := cannotEvaluate.FindStringSubmatch(msg); m != nil {
+		avail := [...]string{
+			".Name .TaskName .Group .Tags .ServerInfo",
+			".Name .TaskName .Group .Tags .ServerInfo .ID .Fields .Level .Time .Duration",
+			".Name .TaskName .Group .Tags .ServerInfo .ID .Fields .Level .Time .Duration .Message",
+		}[e.which]
+		msg = strings.Replace(msg, m[0], fmt.Sprintf(".%s is not available in the %s template (it has %s)", m[1], [...]string{"id", "message", "details"}[e.which], avail), 1)
+	}
+	return msg
+}
+
 func parseAlertTemplates(id, message, details string) (*alertTemplates, error) {
 	t := &alertTemplates{idDefault: id == defaultIDTemplate, msgDefault: message == defaultMessageTemplate, noDetails: details == ""}
 	var err error
 	if t.id, err = texttemplate.New("id").Parse(id); err != nil {
-		return nil, err
+		return nil, &templateError{0, err}
 	}
 	if t.message, err = texttemplate.New("message").Parse(message); err != nil {
-		return nil, err
+		return nil, &templateError{1, err}
 	}
 	if t.details, err = htmltemplate.New("details").Funcs(detailsFuncs).Parse(details); err != nil {
-		return nil, err
+		return nil, &templateError{2, err}
 	}
 	return t, nil
 }
@@ -91,14 +115,14 @@ func parseAlertTemplates(id, message, details string) (*alertTemplates, error) {
 // `.Fields` in the id template (which stops a Kapacitor task).
 func (t *alertTemplates) check() error {
 	var d detailsInfo
-	for _, run := range []func() error{
+	for i, run := range []func() error{
 		func() error { return t.id.Execute(&t.buf, &d.idInfo) },
 		func() error { return t.message.Execute(&t.buf, &d.messageInfo) },
 		func() error { return t.details.Execute(&t.buf, &d) },
 	} {
 		t.buf.Reset()
 		if err := run(); err != nil && strings.Contains(err.Error(), "can't evaluate field") {
-			return err
+			return &templateError{i, err}
 		}
 	}
 	return nil

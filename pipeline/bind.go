@@ -339,16 +339,18 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 	default: // ast.Dot
 		p := spec.prop(name)
 		if p == nil {
-			return value{}, b.noMethod(c, spec, name, false)
+			b.report(c.Method.Pos, b.noMethod(c, spec, name, false))
+			return value{pos: c.Pos, node: n}, nil
 		}
 		if !c.Parens {
 			return value{}, ast.Errorf(c.Method.Pos, "property %q needs parentheses: .%s(...)", name, name)
 		}
+		// A bad property is reported and the chain goes on, so one check
+		// shows every mistake of a script.
 		if err := checkArgs("."+name+"()", c, p.Args, p.MinArgs, p.Variadic, args); err != nil {
-			return value{}, err
-		}
-		if err := p.set(b, n, c, args); err != nil {
-			return value{}, positioned(c.Method.Pos, err)
+			b.report(c.Method.Pos, err)
+		} else if err := p.set(b, n, c, args); err != nil {
+			b.report(c.Method.Pos, positioned(c.Method.Pos, err))
 		}
 		return value{pos: c.Pos, node: n}, nil
 	}
@@ -418,7 +420,7 @@ var unsupportedNodes = map[string]bool{
 	"percentile": true, "distinct": true, "top": true, "bottom": true, "elapsed": true,
 	"difference": true, "cumulativeSum": true, "movingAverage": true, "derivative": true,
 	"shift": true, "sample": true, "changeDetect": true, "flatten": true,
-	"join": true, "deadman": true, "stats": true, "httpOut": true,
+	"deadman": true, "stats": true,
 }
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.

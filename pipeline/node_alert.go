@@ -16,6 +16,7 @@ type alertNode struct {
 	cfg                                              alertConfig
 	levels                                           [4]*eval.Expr // by level; [OK] unused
 	resets                                           [4]*eval.Expr
+	tmplPos                                          [3]ast.Pos // of .id, .message, .details arguments
 	idT                                              string
 	msgT                                             string
 	detT                                             string
@@ -58,9 +59,9 @@ func init() {
 		Props: []*Prop{
 			levelProp("info", Info, false), levelProp("warn", Warning, false), levelProp("crit", Critical, false),
 			levelProp("infoReset", Info, true), levelProp("warnReset", Warning, true), levelProp("critReset", Critical, true),
-			str("id", "event id template", func(n *alertNode, s string) { n.idT = s }),
-			str("message", "event message template", func(n *alertNode, s string) { n.msgT = s }),
-			str("details", "event details template (HTML)", func(n *alertNode, s string) { n.detT = s }),
+			tmplProp("id", "event id template", func(n *alertNode) (*string, *ast.Pos) { return &n.idT, &n.tmplPos[0] }),
+			tmplProp("message", "event message template", func(n *alertNode) (*string, *ast.Pos) { return &n.msgT, &n.tmplPos[1] }),
+			tmplProp("details", "event details template (HTML)", func(n *alertNode) (*string, *ast.Pos) { return &n.detT, &n.tmplPos[2] }),
 			str("topic", "also publish events to this topic", func(n *alertNode, s string) { n.topic = s }),
 			str("tcp", "send events to this TCP address", func(n *alertNode, s string) { n.tcp = append(n.tcp, s) }),
 			{Name: "stateChangesOnly", Doc: "send only level changes (and, with a duration, repeat an unchanged level after it)",
@@ -104,14 +105,32 @@ func (n *alertNode) validate() error {
 		return errors.New("alert flap thresholds are percentages and should be between 0 and 1")
 	}
 	t, err := parseAlertTemplates(n.idT, n.msgT, n.detT)
-	if err != nil {
-		return err
+	if err == nil {
+		err = t.check()
 	}
-	if err := t.check(); err != nil {
+	if te, ok := err.(*templateError); ok {
+		pos := n.tmplPos[te.which]
+		if !pos.IsValid() {
+			pos = n.pos
+		}
+		return &ast.Error{Pos: pos, Msg: te.Error()}
+	}
+	if err != nil {
 		return err
 	}
 	n.tmpl = t
 	return nil
+}
+
+// tmplProp is the .id(), .message() or .details() property: it records the
+// template and where it was written, for errors found when it is parsed.
+func tmplProp(name, doc string, field func(*alertNode) (*string, *ast.Pos)) *Prop {
+	return &Prop{Name: name, Doc: doc, Args: []argKind{argString},
+		set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
+			s, pos := field(x.(*alertNode))
+			*s, *pos = a[0].scalar.Str(), a[0].pos
+			return nil
+		}}
 }
 
 func (n *alertNode) start(t *Task) error {

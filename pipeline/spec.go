@@ -166,6 +166,8 @@ func (v value) describe() string {
 		return "a node"
 	case v.lambda != nil:
 		return "a lambda"
+	case v.isScalar && v.scalar.Kind == eval.Int:
+		return "an int"
 	case v.isScalar:
 		return "a " + v.scalar.Kind.String()
 	case v.list != nil:

@@ -59,12 +59,6 @@ type runCmd struct {
 	capture func(kind, target string, payload []byte) `kong:"-"`
 }
 
-type checkCmd struct {
-	Scripts []string          `arg:"" name:"SCRIPT.tick" help:"Scripts to check."`
-	Handler []string          `name:"handler" placeholder:"FILE" help:"Topic handler files to check too."`
-	Var     map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Values of typed script vars."`
-}
-
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
@@ -241,51 +235,6 @@ func (r *runCmd) dbrp(task *pipeline.Task) (string, string, error) {
 		return "", "", fmt.Errorf("--dbrp %q: want DB.RP, e.g. telegraf.autogen", r.DBRP)
 	}
 	return db, rp, nil
-}
-
-func (c *checkCmd) run(stdout, stderr io.Writer) int {
-	code := exitOK
-	handlers, ok := loadHandlers(c.Handler, stderr)
-	if !ok {
-		code = exitScript
-	}
-	for _, path := range c.Scripts {
-		src, err := os.ReadFile(path)
-		if err != nil {
-			fmt.Fprintln(stderr, "tickrun:", err)
-			code = exitScript
-			continue
-		}
-		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, Handlers: handlers})
-		if err == nil {
-			task.Close(context.Background())
-		}
-		var problems ast.ErrorList
-		switch e := err.(type) {
-		case nil:
-		case ast.ErrorList:
-			problems = append(problems, e...)
-		case *ast.Error:
-			problems = append(problems, e)
-		default:
-			fmt.Fprintf(stderr, "%s: %v\n", path, err)
-			code = exitScript
-		}
-		for _, w := range task.Warnings() {
-			strict := *w
-			strict.Warning = false
-			problems = append(problems, &strict)
-		}
-		if len(problems) > 0 {
-			problems.Sort()
-			fmt.Fprint(stderr, task.ErrorText(problems))
-			code = exitScript
-			continue
-		}
-		fmt.Fprintf(stdout, "%s: ok\n", path)
-	}
-	return code
 }
 
 // interruptible returns a reader that reports context.Canceled once ctx is
