@@ -419,8 +419,7 @@ var unsupportedNodes = map[string]bool{
 	"spread": true, "stddev": true, "first": true, "last": true, "min": true, "max": true,
 	"percentile": true, "distinct": true, "top": true, "bottom": true, "elapsed": true,
 	"difference": true, "cumulativeSum": true, "movingAverage": true, "derivative": true,
-	"shift": true, "sample": true, "changeDetect": true, "flatten": true,
-	"deadman": true, "stats": true,
+	"shift": true, "sample": true, "changeDetect": true,
 }
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.

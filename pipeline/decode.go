@@ -70,8 +70,13 @@ type Decoder struct {
 	// Now supplies the time of points without a timestamp, read once per
 	// chunk of input; nil means time.Now.
 	Now func() time.Time
-	// OnError receives every bad line; nil drops them silently.
+	// OnError receives every bad line, in input order; nil drops them
+	// silently.
 	OnError func(*LineError)
+	// Workers is how many goroutines decode chunks of input in parallel;
+	// points and errors still come out in input order. 0 or 1 decodes in
+	// the caller's goroutine.
+	Workers int
 
 	r        *bufio.Reader
 	chunk    []byte // whole lines being decoded
@@ -83,9 +88,11 @@ type Decoder struct {
 	eof      bool
 	crlf     map[int]bool // chunk-relative line numbers ending in \r\n
 	intern   map[string]string
+	slots    []string // the strings last seen per place in a line (see slot)
 	point    Point
 	bad      int
 	lastLine int // chunk-relative line of the last error reported
+	par      *parallel
 }
 
 // chunkSize is how much input is decoded at a time; the decoder then works
@@ -107,6 +114,9 @@ func (d *Decoder) BadLines() int { return d.bad }
 // Next returns the next well-formed point, or nil at the end of the input.
 // A read error other than EOF is returned.
 func (d *Decoder) Next() (*Point, error) {
+	if d.Workers > 1 {
+		return d.nextParallel()
+	}
 	for {
 		if d.dec == nil || !d.dec.Next() {
 			if d.eof {
@@ -145,6 +155,12 @@ func (d *Decoder) readChunk() error {
 			return err
 		}
 	}
+	d.startChunk()
+	return nil
+}
+
+// startChunk starts decoding d.chunk.
+func (d *Decoder) startChunk() {
 	if d.Now != nil {
 		d.now = d.Now().UnixNano()
 	} else {
@@ -160,7 +176,13 @@ func (d *Decoder) readChunk() error {
 		d.reportLine(n, errors.New("carriage return in the line (CRLF input?); Kapacitor takes it for data and rejects the line"))
 	}
 	d.lastLine = 0
-	return nil
+}
+
+// loadChunk makes d decode data, whole lines starting after line lineBase,
+// and nothing else.
+func (d *Decoder) loadChunk(data []byte, lineBase int) {
+	d.chunk, d.lineBase, d.eof = data, lineBase, true
+	d.startChunk()
 }
 
 // fixChunk rewrites the escapes line-protocol/v2 would interpret but
@@ -262,7 +284,7 @@ func (d *Decoder) decodeEntry() error {
 	if err != nil {
 		return err
 	}
-	p.Name = d.str(unescapeMeasurement(m))
+	p.Name = d.slot(0, unescapeMeasurement(m))
 	for {
 		k, v, err := d.dec.NextTag()
 		if err != nil {
@@ -274,7 +296,8 @@ func (d *Decoder) decodeEntry() error {
 		if len(v) == 0 {
 			return d.entryError(errors.New("missing tag value"), m, k)
 		}
-		p.Tags = append(p.Tags, Tag{d.str(k), d.str(v)})
+		slot := 1 + 2*len(p.Tags)
+		p.Tags = append(p.Tags, Tag{d.slot(slot, k), d.slot(slot+1, v)})
 	}
 	dupTags := !sortTags(p.Tags)
 	var anchor []byte // a slice into the buffer, to locate the line of an error
@@ -310,7 +333,7 @@ func (d *Decoder) decodeEntry() error {
 		case lineprotocol.Bool:
 			v = eval.BoolValue(raw[0] == 't' || raw[0] == 'T')
 		}
-		p.Fields = append(p.Fields, Field{d.str(k), v})
+		p.Fields = append(p.Fields, Field{d.slot(fieldSlots+len(p.Fields), k), v})
 	}
 	p.Fields = sortFields(p.Fields)
 	tb, err := d.dec.TimeBytes()
@@ -338,6 +361,28 @@ func (d *Decoder) decodeEntry() error {
 	}
 	p.Timestamp = t
 	return nil
+}
+
+// fieldSlots is where field keys start in the slot cache; tags use the
+// slots before it.
+const fieldSlots = 64
+
+// slot returns b as a string like str, but first compares it with the
+// string last seen at the same place of a line (measurement, i-th tag key
+// or value, i-th field key): lines of one series repeat them, and a
+// comparison is cheaper than a map lookup.
+func (d *Decoder) slot(i int, b []byte) string {
+	if i < len(d.slots) && d.slots[i] == string(b) {
+		return d.slots[i]
+	}
+	s := d.str(b)
+	if i < 2*fieldSlots {
+		if i >= len(d.slots) {
+			d.slots = append(d.slots, make([]string, i+1-len(d.slots))...)
+		}
+		d.slots[i] = s
+	}
+	return s
 }
 
 // str returns b as a string, interned when possible: m[string(b)] does not
@@ -388,6 +433,16 @@ func sortTags(t []Tag) bool {
 // sortFields sorts fields by key; of duplicate keys the last one written
 // wins, as in Kapacitor.
 func sortFields(f []Field) []Field {
+	sorted := true
+	for i := 1; i < len(f); i++ {
+		if f[i].Key <= f[i-1].Key {
+			sorted = false
+			break
+		}
+	}
+	if sorted { // the common case: unique keys written in order
+		return f
+	}
 	for i := 1; i < len(f); i++ {
 		for j := i; j > 0 && f[j].Key < f[j-1].Key; j-- {
 			f[j], f[j-1] = f[j-1], f[j]

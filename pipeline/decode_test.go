@@ -14,8 +14,13 @@ import (
 // decodeAll decodes input and returns the points (as strings) and the bad
 // lines.
 func decodeAll(t testing.TB, input string, prec Precision) ([]string, []*LineError) {
+	return decodeWith(t, input, prec, 0)
+}
+
+func decodeWith(t testing.TB, input string, prec Precision, workers int) ([]string, []*LineError) {
 	d := NewDecoder(strings.NewReader(input))
 	d.Precision = prec
+	d.Workers = workers
 	d.Now = func() time.Time { return time.Unix(42, 0) }
 	var bad []*LineError
 	d.OnError = func(e *LineError) { bad = append(bad, e) }
@@ -83,6 +88,9 @@ func TestDecoder(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			points, bad := decodeAll(t, tc.input, tc.prec)
+			ppoints, pbad := decodeWith(t, tc.input, tc.prec, 3)
+			assert.Equal(t, points, ppoints, "parallel decoding gives the same points")
+			assert.Equal(t, bad, pbad, "parallel decoding gives the same errors")
 			assert.Equal(t, tc.points, points)
 			got := map[int]string{}
 			for _, b := range bad {
@@ -110,6 +118,29 @@ func TestDecoderLineNumbersAcrossChunks(t *testing.T) {
 	require.Len(t, bad, 1)
 	assert.Equal(t, n+1, bad[0].Line)
 	assert.Equal(t, "cpu bad", bad[0].Text)
+}
+
+// Parallel decoding yields the same points and bad lines, in the same
+// order, as sequential decoding, across many chunks.
+func TestDecoderParallelMatchesSequential(t *testing.T) {
+	var b strings.Builder
+	for i := 0; b.Len() < 3*chunkSize; i++ {
+		switch i % 97 {
+		case 13:
+			b.WriteString("cpu bad line\n")
+		case 50:
+			b.WriteString("m s=\"multi\nline\" 5\n")
+		default:
+			b.WriteString("cpu,host=h" + strings.Repeat("x", i%5) + " usage_idle=5,n=1i " + "17000000000000000" + string(rune('0'+i%10)) + string(rune('0'+i%7)) + "\n")
+		}
+	}
+	seqPoints, seqBad := decodeWith(t, b.String(), "", 0)
+	for _, w := range []int{2, 4} {
+		parPoints, parBad := decodeWith(t, b.String(), "", w)
+		require.Equal(t, seqPoints, parPoints, "%d workers", w)
+		require.Equal(t, seqBad, parBad, "%d workers", w)
+	}
+	assert.Greater(t, len(seqBad), 10)
 }
 
 func TestDecoderAllocations(t *testing.T) {

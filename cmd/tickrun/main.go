@@ -12,9 +12,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -53,6 +56,8 @@ type runCmd struct {
 	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	DrainTimeout time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered."`
 	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
+	Workers      int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
+	HTTP         string            `name:"http" placeholder:"ADDR" help:"Serve httpOut nodes at http://ADDR/kapacitor/v1/tasks/<task>/<endpoint> while running (off by default)."`
 
 	// capture, when set (tickrun test), receives every delivery instead
 	// of the network.
@@ -186,6 +191,21 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 	dec := pipeline.NewDecoder(interruptible(ctx, stdin))
 	dec.Database, dec.RP, dec.Precision = db, rp, pipeline.Precision(r.Precision)
+	dec.Workers = r.Workers
+	if dec.Workers == 0 {
+		dec.Workers = runtime.NumCPU()
+	}
+	if r.HTTP != "" {
+		srv := &http.Server{Addr: r.HTTP, Handler: task.HTTPHandler()}
+		ln, err := net.Listen("tcp", r.HTTP)
+		if err != nil {
+			fmt.Fprintln(stderr, "tickrun: --http:", err)
+			task.Close(context.Background())
+			return exitFailed
+		}
+		go srv.Serve(ln)
+		defer srv.Close()
+	}
 	dec.OnError = func(e *pipeline.LineError) { fmt.Fprintf(stderr, "stdin:%v\n", e) }
 	code := exitOK
 	for {

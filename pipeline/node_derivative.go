@@ -1,0 +1,110 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/eval"
+)
+
+// derivativeNode computes the rate of change of a field between
+// consecutive points of a group (nodes.md §10).
+type derivativeNode struct {
+	nodeBase
+	field, as   string
+	unit        time.Duration
+	nonNegative bool
+	prev        map[string]*derivPrev // per group, across the whole stream
+}
+
+// derivPrev is the previous point of a group that had a numeric value.
+type derivPrev struct {
+	ok    bool
+	time  int64
+	value float64
+}
+
+func init() {
+	register(&Spec{
+		Method: "derivative", Kind: "derivative", Doc: "computes the rate of change of a field per unit of time",
+		Args: []argKind{argString}, Wants: anyEdge, Provides: anyEdge,
+		New: func(_ *binder, _ *ast.Chain, a []value) (node, error) {
+			f := a[0].scalar.Str()
+			return &derivativeNode{field: f, as: f, unit: time.Second, prev: map[string]*derivPrev{}}, nil
+		},
+		Props: []*Prop{
+			propDuration("unit", "the rate is per this duration (default 1s)", func(n *derivativeNode, d time.Duration) error { n.unit = d; return nil }),
+			propNone("nonNegative", "drop negative results", func(n *derivativeNode) { n.nonNegative = true }),
+			propString("as", "name of the output field (default: the input field)", func(n *derivativeNode, s string) error { n.as = s; return nil }),
+		},
+	})
+}
+
+func (n *derivativeNode) validate() error {
+	if n.unit <= 0 {
+		return fmt.Errorf("derivative unit must be positive, got %s", n.unit)
+	}
+	return nil
+}
+
+func (n *derivativeNode) point(p *Point) {
+	st := n.prev[p.Group]
+	if st == nil {
+		st = &derivPrev{}
+		n.prev[p.Group] = st
+	}
+	if q := n.compute(p, st, &n.scratch); q != nil {
+		n.emit(q)
+	}
+}
+
+// batch computes derivatives within one batch: the previous point starts
+// afresh at every batch, so its first point yields nothing (nodes.md §10).
+func (n *derivativeNode) batch(b *Batch) {
+	st := &derivPrev{}
+	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
+	for _, p := range b.Points {
+		if q := n.compute(p, st, &Point{}); q != nil {
+			out.Points = append(out.Points, q)
+		}
+	}
+	n.emitBatch(out)
+}
+
+// errElapsedZero is logged when two points of a group share a time.
+var errElapsedZero = errors.New("elapsed time was 0")
+
+// compute returns, in q, a copy of p carrying the derivative against the
+// group's previous point, or nil when nothing is emitted; it updates st.
+func (n *derivativeNode) compute(p *Point, st *derivPrev, q *Point) *Point {
+	v, ok := p.Field(n.field)
+	if !ok || v.Kind != eval.Float && v.Kind != eval.Int {
+		n.fail("cannot perform derivative", fmt.Errorf("field %s is missing or not a number", n.field))
+		return nil
+	}
+	cur := num(v)
+	prev := *st
+	*st = derivPrev{ok: true, time: p.Timestamp, value: cur}
+	if !prev.ok {
+		return nil
+	}
+	elapsed := p.Timestamp - prev.time
+	if elapsed == 0 {
+		n.fail("cannot perform derivative", errElapsedZero)
+		return nil
+	}
+	diff := cur - prev.value
+	if n.nonNegative && diff < 0 {
+		return nil
+	}
+	q.CopyFrom(p)
+	q.SetField(n.as, eval.FloatValue(diff/(float64(elapsed)/float64(n.unit))))
+	return q
+}
+
+var (
+	_ batchNode = (*derivativeNode)(nil)
+	_ validator = (*derivativeNode)(nil)
+)
