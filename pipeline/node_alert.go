@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
@@ -17,6 +18,8 @@ type alertNode struct {
 	levels                                           [4]*eval.Expr // by level; [OK] unused
 	resets                                           [4]*eval.Expr
 	tmplPos                                          [3]ast.Pos // of .id, .message, .details arguments
+	refs                                             []string   // names the level and reset lambdas read
+	explainErrs                                      []string   // lambda errors of the current point, for Explain
 	idT                                              string
 	msgT                                             string
 	detT                                             string
@@ -40,6 +43,12 @@ func init() {
 			} else {
 				n.levels[l] = c.lambda.New()
 			}
+			for _, r := range c.lambda.References() {
+				if !slices.Contains(n.refs, r) {
+					n.refs = append(n.refs, r)
+				}
+			}
+			slices.Sort(n.refs)
 			return nil
 		})
 	}
@@ -185,6 +194,9 @@ func (n *alertNode) firstMatch(start, stop Level, p eval.Scope) (Level, bool) {
 		pass, err := e.EvalBool(p)
 		if err != nil {
 			n.fail("error evaluating expression for level", err, "level", l)
+			if n.task.opts.Explain != nil {
+				n.explainErrs = append(n.explainErrs, l.String()+": "+err.Error())
+			}
 			continue
 		}
 		if pass {
@@ -205,18 +217,37 @@ func (n *alertNode) state(group string) *alertState {
 
 func (n *alertNode) point(p *Point) {
 	s := n.state(p.Group)
-	l := n.determineLevel(p, s.current())
+	prev := s.current()
+	n.explainErrs = n.explainErrs[:0]
+	l := n.determineLevel(p, prev)
 	s.add(p.Timestamp, l)
-	if (n.cfg.flapping && s.flapping) || (n.cfg.stateChangesOnly && !s.changed && !s.expired) {
+	explain := func(outcome string) {
+		if n.task.opts.Explain != nil {
+			n.explain(p, prev, l, outcome)
+		}
+	}
+	if n.cfg.flapping && s.flapping {
+		explain("suppressed: flapping")
+		return
+	}
+	if n.cfg.stateChangesOnly && !s.changed && !s.expired {
+		if l == OK {
+			explain("")
+		} else {
+			explain("suppressed: stateChangesOnly, level unchanged")
+		}
 		return
 	}
 	if l == OK && !s.changed {
+		explain("")
 		return
 	}
 	s.triggered(p.Timestamp)
 	if l == OK && n.noRecoveries {
+		explain("suppressed: noRecoveries")
 		return
 	}
+	explain("sent")
 	ev, err := n.event(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: pointSeries(p)}, l, s.duration())
 	if err != nil {
 		n.task.stop(&n.nodeBase, err)
@@ -389,3 +420,34 @@ func (n *alertNode) forward(p *Point, ev *Event) {
 }
 
 var _ batchNode = (*alertNode)(nil)
+
+// Explanation tells what an alert node did with one point: the level it
+// found, why an event was or was not sent, and the values its lambdas
+// read. tickrun explain prints them.
+type Explanation struct {
+	Node    string  // alert node name, e.g. "alert2"
+	ID      string  // event id the point would have
+	Time    int64   // point time, ns since the epoch
+	Prev    Level   // the group's level before the point
+	Level   Level   // the level of the point
+	Outcome string  // "sent", "suppressed: <why>", or "" (OK and unchanged: nothing to send)
+	Values  []Field // the fields and tags the level lambdas read
+	Errors  []string
+}
+
+func (n *alertNode) explain(p *Point, prev, l Level, outcome string) {
+	tags := make(map[string]string, len(p.Tags))
+	for _, t := range p.Tags {
+		tags[t.Key] = t.Value
+	}
+	id, _ := n.tmpl.renderID(&idInfo{Name: p.Name, TaskName: n.task.name, Group: groupName(p.Group), Tags: tags, ServerInfo: serverInfo(n.task.opts.Server)})
+	x := &Explanation{Node: n.name, ID: id, Time: p.Timestamp, Prev: prev, Level: l, Outcome: outcome, Errors: append([]string(nil), n.explainErrs...)}
+	for _, r := range n.refs {
+		if v, err := p.Lookup(r); err == nil && v.Kind != eval.Missing {
+			x.Values = append(x.Values, Field{r, v})
+		} else if r == "time" {
+			x.Values = append(x.Values, Field{r, eval.TimeValue(p.Timestamp)})
+		}
+	}
+	n.task.opts.Explain(x)
+}

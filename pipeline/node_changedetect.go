@@ -16,9 +16,9 @@ type changeDetectNode struct {
 }
 
 // changeLast holds the listed fields of the last forwarded point of a
-// group, in the order of changeDetectNode.fields.
+// group, in the order of changeDetectNode.fields; has[i] is false for a
+// field that point lacked, and for every field before the first forward.
 type changeLast struct {
-	seen bool
 	vals []eval.Value
 	has  []bool
 }
@@ -69,13 +69,13 @@ func (n *changeDetectNode) newLast() *changeLast {
 var errChangeField = errors.New("Invalid field in change detect") //lint:ignore ST1005 Kapacitor's wording (nodes.md §17)
 
 // changed reports whether p is forwarded and, if so, records its values.
-// Values compare by kind and content, so 3.0 and 3i differ; a field the
-// point lacks is logged and ignored. With no fields nothing is forwarded.
+// A listed field p has changed when the last forwarded point lacked it or
+// had another value; values compare by kind and content, so 3.0 and 3i
+// differ. A field p lacks is logged and ignored. So the first point of a
+// group is forwarded if it has any listed field, and with no fields
+// nothing is ever forwarded.
 func (n *changeDetectNode) changed(p *Point, st *changeLast) bool {
-	if len(n.fields) == 0 {
-		return false
-	}
-	diff := !st.seen
+	diff := false
 	for i, f := range n.fields {
 		v, ok := p.Field(f)
 		if !ok {
@@ -89,7 +89,6 @@ func (n *changeDetectNode) changed(p *Point, st *changeLast) bool {
 	if !diff {
 		return false
 	}
-	st.seen = true
 	for i, f := range n.fields {
 		st.vals[i], st.has[i] = p.Field(f)
 	}

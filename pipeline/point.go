@@ -261,3 +261,6 @@ func (p *Point) String() string {
 	b.WriteString(" " + p.TimeUTC().Format(time.RFC3339Nano))
 	return b.String()
 }
+
+// String returns "key=value" with the value printed as templates print it.
+func (f Field) String() string { return f.Key + "=" + formatValue(f.Value) }

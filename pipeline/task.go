@@ -45,6 +45,9 @@ type Options struct {
 	// KapacitorID names the anonymous topics ("<id>:<task>:<node>"); default
 	// "tickrun".
 	KapacitorID string
+	// Explain, if set, receives the story of every point an alert node
+	// sees (tickrun explain).
+	Explain func(*Explanation)
 	// FlushWindows emits the last, incomplete window of every group at the
 	// end of the input. Kapacitor never does (a stream never ends), so the
 	// default is off.

@@ -36,11 +36,12 @@ const (
 )
 
 type cli struct {
-	Run   runCmd   `cmd:"" help:"Run a script over line protocol read from stdin."`
-	Check checkCmd `cmd:"" help:"Parse and compile scripts without running them; exit 2 on any problem."`
-	Fmt   fmtCmd   `cmd:"" help:"Format scripts canonically (Kapacitor's tickfmt style)."`
-	Graph graphCmd `cmd:"" help:"Print a script's pipeline as Graphviz DOT or Mermaid."`
-	Test  testCmd  `cmd:"" help:"Run test cases offline and compare the alerts with expected.jsonl."`
+	Run     runCmd     `cmd:"" help:"Run a script over line protocol read from stdin."`
+	Check   checkCmd   `cmd:"" help:"Parse and compile scripts without running them; exit 2 on any problem."`
+	Fmt     fmtCmd     `cmd:"" help:"Format scripts canonically (Kapacitor's tickfmt style)."`
+	Graph   graphCmd   `cmd:"" help:"Print a script's pipeline as Graphviz DOT or Mermaid."`
+	Test    testCmd    `cmd:"" help:"Run test cases offline and compare the alerts with expected.jsonl."`
+	Explain explainCmd `cmd:"" help:"Read line protocol from stdin and tell, per alert id, why events were (not) sent."`
 }
 
 type runCmd struct {
@@ -104,6 +105,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return c.Graph.run(stdout, stderr)
 	case "test <DIR>":
 		return c.Test.run(stdout, stderr)
+	case "explain <SCRIPT.tick>":
+		return c.Explain.run(stdin, stdout, stderr)
 	}
 	fmt.Fprintln(stderr, "tickrun: unknown command", kctx.Command())
 	return exitScript
