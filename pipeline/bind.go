@@ -415,11 +415,6 @@ var unsupportedNodes = map[string]bool{
 	"combine": true, "barrier": true, "trickle": true, "holtWinters": true,
 	"holtWintersWithFit": true, "ec2Autoscale": true, "k8sAutoscale": true,
 	"swarmAutoscale": true, "udf": true,
-	"window": true, "count": true, "sum": true, "mean": true, "median": true, "mode": true,
-	"spread": true, "stddev": true, "first": true, "last": true, "min": true, "max": true,
-	"percentile": true, "distinct": true, "top": true, "bottom": true, "elapsed": true,
-	"difference": true, "cumulativeSum": true, "movingAverage": true, "derivative": true,
-	"shift": true, "sample": true, "changeDetect": true,
 }
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
