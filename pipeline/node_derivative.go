@@ -35,18 +35,17 @@ func init() {
 			return &derivativeNode{field: f, as: f, unit: time.Second, prev: map[string]*derivPrev{}}, nil
 		},
 		Props: []*Prop{
-			propDuration("unit", "the rate is per this duration (default 1s)", func(n *derivativeNode, d time.Duration) error { n.unit = d; return nil }),
+			propDuration("unit", "the rate is per this duration (default 1s)", func(n *derivativeNode, d time.Duration) error {
+				if d <= 0 {
+					return fmt.Errorf("derivative unit must be positive, got %s", d)
+				}
+				n.unit = d
+				return nil
+			}),
 			propNone("nonNegative", "drop negative results", func(n *derivativeNode) { n.nonNegative = true }),
 			propString("as", "name of the output field (default: the input field)", func(n *derivativeNode, s string) error { n.as = s; return nil }),
 		},
 	})
-}
-
-func (n *derivativeNode) validate() error {
-	if n.unit <= 0 {
-		return fmt.Errorf("derivative unit must be positive, got %s", n.unit)
-	}
-	return nil
 }
 
 func (n *derivativeNode) point(p *Point) {
@@ -104,7 +103,4 @@ func (n *derivativeNode) compute(p *Point, st *derivPrev, q *Point) *Point {
 	return q
 }
 
-var (
-	_ batchNode = (*derivativeNode)(nil)
-	_ validator = (*derivativeNode)(nil)
-)
+var _ batchNode = (*derivativeNode)(nil)
