@@ -69,7 +69,10 @@ type alertTemplates struct {
 	id, message           *texttemplate.Template
 	details               *htmltemplate.Template
 	idDefault, msgDefault bool
-	noDetails             bool // .details('')
+	noDetails             bool   // .details('')
+	detailsDefault        bool   // {{ json . }}
+	idText, msgText       string // the template when it has no action, else ""
+	enc                   *json.Encoder
 	buf                   bytes.Buffer
 }
 
@@ -96,7 +99,15 @@ func (e *templateError) Error() string {
 }
 
 func parseAlertTemplates(id, message, details string) (*alertTemplates, error) {
-	t := &alertTemplates{idDefault: id == defaultIDTemplate, msgDefault: message == defaultMessageTemplate, noDetails: details == ""}
+	t := &alertTemplates{idDefault: id == defaultIDTemplate, msgDefault: message == defaultMessageTemplate,
+		noDetails: details == "", detailsDefault: details == defaultDetailsTemplate}
+	if !strings.Contains(id, "{{") {
+		t.idText = id
+	}
+	if !strings.Contains(message, "{{") {
+		t.msgText = message
+	}
+	t.enc = json.NewEncoder(&t.buf)
 	var err error
 	if t.id, err = texttemplate.New("id").Parse(id); err != nil {
 		return nil, &templateError{0, err}
@@ -132,6 +143,9 @@ func (t *alertTemplates) renderID(info *idInfo) (string, error) {
 	if t.idDefault {
 		return info.Name + ":" + info.Group, nil
 	}
+	if t.idText != "" {
+		return t.idText, nil
+	}
 	t.buf.Reset()
 	err := t.id.Execute(&t.buf, info)
 	return t.buf.String(), err
@@ -140,6 +154,9 @@ func (t *alertTemplates) renderID(info *idInfo) (string, error) {
 func (t *alertTemplates) renderMessage(info *messageInfo) (string, error) {
 	if t.msgDefault {
 		return info.ID + " is " + info.Level, nil
+	}
+	if t.msgText != "" {
+		return t.msgText, nil
 	}
 	t.buf.Reset()
 	err := t.message.Execute(&t.buf, info)
@@ -151,6 +168,19 @@ func (t *alertTemplates) renderDetails(info *detailsInfo) (string, error) {
 		return "", nil
 	}
 	t.buf.Reset()
+	if t.detailsDefault {
+		// What {{ json . }} renders in html/template, without executing a
+		// template: JSON with a newline, then the escaping of HTML text
+		// (encoding/json already wrote <, > and & as \u003c...).
+		if err := t.enc.Encode(info); err != nil {
+			return "", err
+		}
+		return htmlTextEscaper.Replace(t.buf.String()), nil
+	}
 	err := t.details.Execute(&t.buf, info)
 	return t.buf.String(), err
 }
+
+// htmlTextEscaper escapes what html/template escapes in text, for the
+// characters JSON output can still contain.
+var htmlTextEscaper = strings.NewReplacer(`"`, "&#34;", `'`, "&#39;", "+", "&#43;", "&", "&amp;", "<", "&lt;", ">", "&gt;", "\x00", "\uFFFD")

@@ -38,3 +38,24 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 		assert.Equal(t, string(want), string(appendJSONString(nil, s)), "%q", s)
 	}
 }
+
+// The fast path of the default details renders what {{ json . }} does in
+// html/template.
+func TestDefaultDetailsFastPath(t *testing.T) {
+	fast, err := parseAlertTemplates(defaultIDTemplate, defaultMessageTemplate, defaultDetailsTemplate)
+	assert.NoError(t, err)
+	slow, err := parseAlertTemplates(defaultIDTemplate, defaultMessageTemplate, "{{json .}}")
+	assert.NoError(t, err)
+	infos := []detailsInfo{
+		{Message: `it's <b>"q"</b> & 1+1`},
+		{messageInfo: messageInfo{idInfo: idInfo{Name: "cpu\x00", Group: "nil", Tags: map[string]string{"h": "a'b+c"}},
+			Fields: map[string]interface{}{"f": 1.5e-7, "s": "x\u2028y", "i": int64(3), "b": true}, Level: "OK"}},
+	}
+	for _, info := range infos {
+		want, err := slow.renderDetails(&info)
+		assert.NoError(t, err)
+		got, err := fast.renderDetails(&info)
+		assert.NoError(t, err)
+		assert.Equal(t, want, got)
+	}
+}
