@@ -177,6 +177,7 @@ func callFn(site *callSite, args []*node, off int) evalFn {
 		for i, f := range fns {
 			v, err := f(e, s)
 			if err != nil {
+				//lint:ignore ST1005 Kapacitor's wording, kept for users who grep logs (lambda.md §8)
 				return Value{}, fmt.Errorf(msgArgFailed, i+1, err)
 			}
 			vals[i] = v
@@ -222,6 +223,7 @@ func (site *callSite) signatureError(e *Expr, vals []Value) error {
 	for i, v := range vals {
 		kinds[i] = v.Kind.String()
 	}
+	//lint:ignore ST1005 Kapacitor's wording, kept for users who grep logs (lambda.md §8)
 	return fmt.Errorf(msgWrongSignature, site.b.name, argsString(site.src, kinds), signaturesString(site.b.sigs))
 }
 

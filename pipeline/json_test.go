@@ -11,7 +11,7 @@ import (
 
 // The hand-written JSON must match encoding/json byte for byte.
 func TestJSONMatchesEncodingJSON(t *testing.T) {
-	floats := []float64{0, -0.0, 1, -1, 0.1, 1e-5, 1e-6, 1e-7, 123456789.125, 1e20, 1e21, 1.5e300, 5e-324, math.MaxFloat64, 100000, 1234567}
+	floats := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e-5, 1e-6, 1e-7, 123456789.125, 1e20, 1e21, 1.5e300, 5e-324, math.MaxFloat64, 100000, 1234567}
 	r := rand.New(rand.NewSource(1))
 	for i := 0; i < 2000; i++ {
 		floats = append(floats, math.Float64frombits(r.Uint64()))

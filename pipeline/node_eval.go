@@ -62,6 +62,7 @@ func init() {
 
 func (n *evalNode) validate() error {
 	if len(n.as) != len(n.lambdas) {
+		//lint:ignore ST1005 Kapacitor's wording (language.md §10)
 		return fmt.Errorf("must specify same number of expressions and .as() names: got %d as names, and %d expressions.", len(n.as), len(n.lambdas))
 	}
 	for t := range n.tags {

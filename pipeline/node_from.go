@@ -71,6 +71,7 @@ func dimensionArgs(args []value) (names []string, star bool, err error) {
 		names = append(names, a.scalar.Str())
 	}
 	if star && len(names) > 0 {
+		//lint:ignore ST1005 Kapacitor's wording (language.md §10)
 		return nil, false, errors.New("cannot group by both '*' and named dimensions.")
 	}
 	return sortedDims(names), star, nil

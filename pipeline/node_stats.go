@@ -32,7 +32,6 @@ type statsNode struct {
 	groups   map[string]*statsGroup
 	order    []*statsGroup // in order of first message
 	deadman  *alertNode    // deadman: the alert to move under this node (see validate)
-	watched  string        // deadman: name of the watched node, for the id template
 }
 
 // statsGroup is one group of the watched node's output.

@@ -78,11 +78,7 @@ func runCase(t *testing.T, dir string, extra ...string) caseResult {
 	t.Helper()
 	tmp := t.TempDir()
 	script := readFile(t, filepath.Join(dir, "script.tick"))
-	var yamls []string
-	files, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
-	for _, f := range files {
-		yamls = append(yamls, f)
-	}
+	yamls, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 	texts := []string{script}
 	for _, y := range yamls {
 		texts = append(texts, readFile(t, y))
