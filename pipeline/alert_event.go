@@ -66,67 +66,12 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	b = strconv.AppendInt(b, int64(e.Duration), 10)
 	b = append(b, `,"level":`...)
 	b = appendJSONString(b, e.Level.String())
-	b = append(b, `,"data":{"series":[{`...)
-	comma := false
-	if e.Data.Name != "" {
-		b = append(b, `"name":`...)
-		b = appendJSONString(b, e.Data.Name)
-		comma = true
+	b = append(b, `,"data":{"series":[`...)
+	b, err := appendSeriesJSON(b, &e.Data)
+	if err != nil {
+		return b, err
 	}
-	if len(e.Data.Tags) > 0 {
-		if comma {
-			b = append(b, ',')
-		}
-		b = append(b, `"tags":{`...)
-		for i, t := range e.Data.Tags {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, t.Key)
-			b = append(b, ':')
-			b = appendJSONString(b, t.Value)
-		}
-		b = append(b, '}')
-		comma = true
-	}
-	if len(e.Data.Columns) > 0 {
-		if comma {
-			b = append(b, ',')
-		}
-		b = append(b, `"columns":[`...)
-		for i, c := range e.Data.Columns {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, c)
-		}
-		b = append(b, ']')
-		comma = true
-	}
-	if len(e.Data.Values) > 0 {
-		if comma {
-			b = append(b, ',')
-		}
-		b = append(b, `"values":[`...)
-		for i, row := range e.Data.Values {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, '[')
-			for j, v := range row {
-				if j > 0 {
-					b = append(b, ',')
-				}
-				var ok bool
-				if b, ok = appendJSONValue(b, v); !ok {
-					return b, ErrUnencodable
-				}
-			}
-			b = append(b, ']')
-		}
-		b = append(b, ']')
-	}
-	b = append(b, `}]},"previousLevel":`...)
+	b = append(b, `]},"previousLevel":`...)
 	b = appendJSONString(b, e.PreviousLevel.String())
 	b = append(b, `,"recoverable":`...)
 	b = strconv.AppendBool(b, e.Recoverable)
@@ -190,4 +135,68 @@ func batchSeries(b *Batch) Series {
 		s.Values = append(s.Values, row)
 	}
 	return s
+}
+
+// appendSeriesJSON appends one row as InfluxDB's models.Row encodes it:
+// empty name, tags, columns and values are omitted.
+func appendSeriesJSON(b []byte, s *Series) ([]byte, error) {
+	b = append(b, '{')
+	comma := false
+	sep := func() {
+		if comma {
+			b = append(b, ',')
+		}
+		comma = true
+	}
+	if s.Name != "" {
+		sep()
+		b = append(b, `"name":`...)
+		b = appendJSONString(b, s.Name)
+	}
+	if len(s.Tags) > 0 {
+		sep()
+		b = append(b, `"tags":{`...)
+		for i, t := range s.Tags {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, t.Key)
+			b = append(b, ':')
+			b = appendJSONString(b, t.Value)
+		}
+		b = append(b, '}')
+	}
+	if len(s.Columns) > 0 {
+		sep()
+		b = append(b, `"columns":[`...)
+		for i, c := range s.Columns {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, c)
+		}
+		b = append(b, ']')
+	}
+	if len(s.Values) > 0 {
+		sep()
+		b = append(b, `"values":[`...)
+		for i, row := range s.Values {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, '[')
+			for j, v := range row {
+				if j > 0 {
+					b = append(b, ',')
+				}
+				var ok bool
+				if b, ok = appendJSONValue(b, v); !ok {
+					return b, ErrUnencodable
+				}
+			}
+			b = append(b, ']')
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
 }

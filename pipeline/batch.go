@@ -26,3 +26,28 @@ func (b *nodeBase) emitBatch(x *Batch) {
 		c.(batchNode).batch(x)
 	}
 }
+
+// sameTime turns a stream into batches for aggregates and selectors on
+// stream input: per group, consecutive points with the same time form a
+// batch, handed over when a point with another time arrives; the last time
+// of a group is never handed over (nodes.md §9).
+type sameTime map[string]*Batch
+
+// add keeps a copy of p, first handing the group's batch to flush if p
+// starts a new time.
+func (st sameTime) add(p *Point, flush func(*Batch)) {
+	b := st[p.Group]
+	if b == nil {
+		b = &Batch{Group: p.Group}
+		st[p.Group] = b
+	}
+	if len(b.Points) > 0 && b.TMax != p.Timestamp {
+		flush(b)
+		b.Points = b.Points[:0]
+	}
+	if len(b.Points) == 0 {
+		b.Name, b.TMax, b.Tags = p.Name, p.Timestamp, p.GroupTags()
+		b.Dims = Dimensions{ByName: p.Dims.ByName, TagNames: append([]string(nil), p.Dims.TagNames...)}
+	}
+	b.Points = append(b.Points, p.Clone())
+}

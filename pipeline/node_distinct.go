@@ -19,7 +19,7 @@ type multiSelectNode struct {
 	num           int64    // top/bottom: how many points
 	fieldsAndTags []string // top/bottom: keep one point per combination of these
 	usePointTimes bool
-	pending       map[string]*Batch // stream input: the points of the current time per group
+	pending       sameTime // stream input: the points of the current time per group
 }
 
 // selected is one candidate of a batch.
@@ -44,14 +44,14 @@ func init() {
 			s.Doc = "InfluxQL distinct(): a batch of one point per distinct value"
 			s.Args = []argKind{argString}
 			s.New = func(_ *binder, _ *ast.Chain, a []value) (node, error) {
-				return &multiSelectNode{fn: fn, field: a[0].scalar.Str(), as: fn, pending: map[string]*Batch{}}, nil
+				return &multiSelectNode{fn: fn, field: a[0].scalar.Str(), as: fn, pending: sameTime{}}, nil
 			}
 		default:
 			s.Doc = "InfluxQL " + fn + "(): a batch of the n " + map[string]string{"top": "largest", "bottom": "smallest"}[fn] + " points"
 			s.Args = []argKind{argInt, argString}
 			s.Variadic = argString
 			s.New = func(_ *binder, _ *ast.Chain, a []value) (node, error) {
-				n := &multiSelectNode{fn: fn, num: a[0].scalar.Int(), field: a[1].scalar.Str(), as: fn, pending: map[string]*Batch{}}
+				n := &multiSelectNode{fn: fn, num: a[0].scalar.Int(), field: a[1].scalar.Str(), as: fn, pending: sameTime{}}
 				if n.num <= 0 {
 					return nil, fmt.Errorf("%s needs a positive number of points, got %d", fn, n.num)
 				}
@@ -67,22 +67,7 @@ func init() {
 
 // point handles stream input: points of a group with the same time form a
 // batch, selected when a point with another time arrives (nodes.md §9).
-func (n *multiSelectNode) point(p *Point) {
-	b := n.pending[p.Group]
-	if b == nil {
-		b = &Batch{Group: p.Group}
-		n.pending[p.Group] = b
-	}
-	if len(b.Points) > 0 && b.TMax != p.Timestamp {
-		n.batch(b)
-		b.Points = b.Points[:0]
-	}
-	if len(b.Points) == 0 {
-		b.Name, b.TMax, b.Tags = p.Name, p.Timestamp, p.GroupTags()
-		b.Dims = Dimensions{ByName: p.Dims.ByName, TagNames: append([]string(nil), p.Dims.TagNames...)}
-	}
-	b.Points = append(b.Points, p.Clone())
-}
+func (n *multiSelectNode) point(p *Point) { n.pending.add(p, n.batch) }
 
 // batch selects points from one batch and emits them as a batch.
 func (n *multiSelectNode) batch(b *Batch) {

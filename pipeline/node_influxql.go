@@ -18,7 +18,7 @@ type aggNode struct {
 	field, as     string
 	pct           float64 // percentile
 	usePointTimes bool
-	pending       map[string]*Batch // stream input: the points of the current time per group
+	pending       sameTime // stream input: the points of the current time per group
 	vals          []eval.Value
 	idx           []int
 }
@@ -220,7 +220,7 @@ func init() {
 			Method: fn.name, Kind: fn.name, Doc: "InfluxQL " + fn.name + "()",
 			Args: args, Wants: anyEdge, Provides: streamEdge, Props: props,
 			New: func(_ *binder, _ *ast.Chain, a []value) (node, error) {
-				n := &aggNode{fn: fn, field: a[0].scalar.Str(), as: fn.name, pending: map[string]*Batch{}}
+				n := &aggNode{fn: fn, field: a[0].scalar.Str(), as: fn.name, pending: sameTime{}}
 				if fn.name == "percentile" {
 					n.pct = a[1].scalar.Float()
 				}
@@ -232,22 +232,7 @@ func init() {
 
 // point handles stream input: points of a group with the same time form a
 // batch, emitted when a point with another time arrives (nodes.md §9).
-func (n *aggNode) point(p *Point) {
-	b := n.pending[p.Group]
-	if b == nil {
-		b = &Batch{Group: p.Group}
-		n.pending[p.Group] = b
-	}
-	if len(b.Points) > 0 && b.TMax != p.Timestamp {
-		n.batch(b)
-		b.Points = b.Points[:0]
-	}
-	if len(b.Points) == 0 {
-		b.Name, b.TMax, b.Tags = p.Name, p.Timestamp, p.GroupTags()
-		b.Dims = Dimensions{ByName: p.Dims.ByName, TagNames: append([]string(nil), p.Dims.TagNames...)}
-	}
-	b.Points = append(b.Points, p.Clone())
-}
+func (n *aggNode) point(p *Point) { n.pending.add(p, n.batch) }
 
 // batch aggregates one batch into one point.
 func (n *aggNode) batch(b *Batch) {
