@@ -44,6 +44,7 @@ type node struct {
 	ref     string // the name, if the node is a reference (through parentheses)
 	isRef   bool
 	fn      evalFn
+	bfn     boolFn // set when a faster boolean closure exists
 }
 
 // Lambda is a compiled expression: immutable and safe to share between
@@ -53,6 +54,7 @@ type node struct {
 type Lambda struct {
 	body     ast.Expr
 	fn       evalFn
+	bfn      boolFn // the root's boolean closure, if it has one
 	kinds    kindSet
 	refs     []string // sorted, deduplicated reference names
 	rootRef  string   // the name, if the body is a bare reference
@@ -113,6 +115,9 @@ func (e *Expr) Eval(s Scope) (Value, error) {
 // kind is the error "TypeGuard: expression returned unexpected type int,
 // expected boolean".
 func (e *Expr) EvalBool(s Scope) (bool, error) {
+	if e.l.bfn != nil {
+		return e.l.bfn(e, s)
+	}
 	v, err := e.l.fn(e, s)
 	if err != nil {
 		return false, err
@@ -155,7 +160,7 @@ func Compile(body ast.Expr, env *Env, want Kind) (*Lambda, ast.ErrorList) {
 		c.errorf(body, "a regex can only be used on the right of =~ or !~ or as a function argument")
 	}
 	c.checkWant(n, body, want)
-	l.fn, l.kinds = n.fn, n.kinds
+	l.fn, l.bfn, l.kinds = n.fn, n.bfn, n.kinds
 	if n.isRef {
 		l.rootRef = n.ref
 	}

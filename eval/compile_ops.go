@@ -37,7 +37,7 @@ func (c *compiler) binary(b *ast.Binary) *node {
 		return failing(fmt.Errorf("unknown binary operator %v", op))
 	}
 	info := &binaryInfo{op: op, x: x.ref, y: y.ref, xIsRef: x.isRef, yIsRef: y.isRef}
-	n := &node{fn: binaryFn(info, x, y)}
+	n := &node{fn: binaryFn(info, x, y), bfn: binaryBoolFn(info, x, y)}
 	if x.kinds == 0 || y.kinds == 0 {
 		return n // an operand always fails; it was reported already
 	}
@@ -78,7 +78,13 @@ func binaryFn(info *binaryInfo, x, y *node) evalFn {
 		return logicalFn(info, x.fn, y.fn)
 	}
 	if f := refCompareConstFn(info, x, y); f != nil {
-		return f
+		return func(e *Expr, s Scope) (Value, error) {
+			b, err := f(e, s)
+			if err != nil {
+				return Value{}, err
+			}
+			return boolVal(b), nil
+		}
 	}
 	xf, yf, op := x.fn, y.fn, info.op
 	return func(e *Expr, s Scope) (Value, error) {
@@ -94,6 +100,36 @@ func binaryFn(info *binaryInfo, x, y *node) evalFn {
 			return b.fn(l, r)
 		}
 		return Value{}, info.fail(l, r)
+	}
+}
+
+// boolFn is a closure for a node known to produce a boolean: EvalBool
+// calls it directly, without boxing the result in a Value.
+type boolFn func(*Expr, Scope) (bool, error)
+
+// binaryBoolFn returns the boolean closure of a comparison of a reference
+// with a constant, or of AND/OR over such closures; nil otherwise.
+func binaryBoolFn(info *binaryInfo, x, y *node) boolFn {
+	if !info.op.IsLogical() {
+		return refCompareConstFn(info, x, y)
+	}
+	xf, yf := x.bfn, y.bfn
+	if xf == nil || yf == nil {
+		return nil
+	}
+	if info.op == ast.OpAnd {
+		return func(e *Expr, s Scope) (bool, error) {
+			if l, err := xf(e, s); err != nil || !l {
+				return false, err
+			}
+			return yf(e, s)
+		}
+	}
+	return func(e *Expr, s Scope) (bool, error) {
+		if l, err := xf(e, s); err != nil || l {
+			return l, err
+		}
+		return yf(e, s)
 	}
 }
 
@@ -128,7 +164,7 @@ func logicalFn(info *binaryInfo, xf, yf evalFn) evalFn {
 // friends: one lookup, one switch on the field's kind, a comparison with the
 // constant precomputed as float64 and int64. It returns nil when the node
 // does not have that shape.
-func refCompareConstFn(info *binaryInfo, x, y *node) evalFn {
+func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 	op := info.op
 	if !x.isRef || x.ref == "time" || !y.isConst || op == ast.OpMatch || op == ast.OpNotMatch || !op.IsComparison() {
 		return nil
@@ -138,45 +174,45 @@ func refCompareConstFn(info *binaryInfo, x, y *node) evalFn {
 	switch c.Kind {
 	case Int:
 		ci, cf := c.Int(), float64(c.Int())
-		return func(_ *Expr, s Scope) (Value, error) {
+		return func(_ *Expr, s Scope) (bool, error) {
 			v, err := s.Lookup(name)
 			if err != nil {
-				return Value{}, err
+				return false, err
 			}
 			switch v.Kind {
 			case Float:
-				return boolVal(cmpFloat(v.Float(), cf)&m != 0), nil
+				return cmpFloat(v.Float(), cf)&m != 0, nil
 			case Int:
-				return boolVal(cmpInt(v.Int(), ci)&m != 0), nil
+				return cmpInt(v.Int(), ci)&m != 0, nil
 			}
-			return Value{}, info.fail(v, c)
+			return false, info.fail(v, c)
 		}
 	case Float:
 		cf := c.Float()
-		return func(_ *Expr, s Scope) (Value, error) {
+		return func(_ *Expr, s Scope) (bool, error) {
 			v, err := s.Lookup(name)
 			if err != nil {
-				return Value{}, err
+				return false, err
 			}
 			switch v.Kind {
 			case Float:
-				return boolVal(cmpFloat(v.Float(), cf)&m != 0), nil
+				return cmpFloat(v.Float(), cf)&m != 0, nil
 			case Int:
-				return boolVal(cmpFloat(float64(v.Int()), cf)&m != 0), nil
+				return cmpFloat(float64(v.Int()), cf)&m != 0, nil
 			}
-			return Value{}, info.fail(v, c)
+			return false, info.fail(v, c)
 		}
 	case String:
 		cs := c.Str()
-		return func(_ *Expr, s Scope) (Value, error) {
+		return func(_ *Expr, s Scope) (bool, error) {
 			v, err := s.Lookup(name)
 			if err != nil {
-				return Value{}, err
+				return false, err
 			}
 			if v.Kind == String {
-				return boolVal(cmpString(v.Str(), cs)&m != 0), nil
+				return cmpString(v.Str(), cs)&m != 0, nil
 			}
-			return Value{}, info.fail(v, c)
+			return false, info.fail(v, c)
 		}
 	}
 	return nil
