@@ -93,6 +93,11 @@ type Decoder struct {
 	bad      int
 	lastLine int // chunk-relative line of the last error reported
 	par      *parallel
+
+	fast     bool // decoding d.buf line by line (decode_fast.go)
+	fastPos  int  // offset of the next line in d.buf
+	fastLine int  // chunk-relative number of the last line taken
+	noFast   bool // tests: always decode with the library
 }
 
 // chunkSize is how much input is decoded at a time; the decoder then works
@@ -118,6 +123,13 @@ func (d *Decoder) Next() (*Point, error) {
 		return d.nextParallel()
 	}
 	for {
+		if d.fast {
+			if p := d.nextFast(); p != nil {
+				return p, nil
+			}
+			d.fast = false
+			d.dec = nil
+		}
 		if d.dec == nil || !d.dec.Next() {
 			if d.eof {
 				return nil, nil
@@ -137,9 +149,7 @@ func (d *Decoder) Next() (*Point, error) {
 
 // readChunk reads whole lines into d.chunk and starts a decoder over them.
 func (d *Decoder) readChunk() error {
-	if d.dec != nil {
-		d.lineBase += bytes.Count(d.chunk, []byte{'\n'})
-	}
+	d.lineBase += bytes.Count(d.chunk, []byte{'\n'}) // lines of the previous chunk
 	d.chunk = d.chunk[:0]
 	for len(d.chunk) < chunkSize {
 		line, err := d.r.ReadSlice('\n')
@@ -171,7 +181,11 @@ func (d *Decoder) startChunk() {
 	if bytes.IndexByte(d.chunk, '\\') >= 0 || bytes.IndexByte(d.chunk, '\r') >= 0 {
 		d.buf = d.fixChunk()
 	}
-	d.dec = lineprotocol.NewDecoderWithBytes(d.buf)
+	if !d.noFast && plainChunk(d.buf) {
+		d.fast, d.fastPos, d.fastLine = true, 0, 0
+	} else {
+		d.dec = lineprotocol.NewDecoderWithBytes(d.buf)
+	}
 	for _, n := range slices.Sorted(maps.Keys(d.crlf)) {
 		d.reportLine(n, errors.New("carriage return in the line (CRLF input?); Kapacitor takes it for data and rejects the line"))
 	}
@@ -503,6 +517,11 @@ func (d *Decoder) report(err error) {
 
 // reportLine reports chunk-relative line n.
 func (d *Decoder) reportLine(n int, err error) {
+	if n > 0 && len(bytes.Trim([]byte(lineText(d.chunk, n)), " \t")) == 0 && !d.crlf[n] {
+		// Kapacitor ignores lines of only spaces and tabs; the library
+		// rejects a tab there (lineprotocol.md §1).
+		return
+	}
 	d.bad++
 	d.lastLine = n
 	if d.OnError == nil {

@@ -1,6 +1,9 @@
 package pipeline
 
 import (
+	"math"
+	"math/rand"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +202,67 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("%d good + %d bad > %d lines", good, d.BadLines(), lines)
 		}
 	})
+}
+
+// decodePath decodes input with the fast path on or off.
+func decodePath(input string, noFast bool) ([]string, []string) {
+	d := NewDecoder(strings.NewReader(input))
+	d.noFast = noFast
+	d.Now = func() time.Time { return time.Unix(42, 0) }
+	var bad []string
+	d.OnError = func(e *LineError) { bad = append(bad, e.Error()) }
+	var out []string
+	for {
+		p, err := d.Next()
+		if err != nil || p == nil {
+			break
+		}
+		out = append(out, p.String())
+	}
+	return out, bad
+}
+
+// The fast path decodes exactly what line-protocol/v2 decodes: the same
+// points and the same bad lines.
+func FuzzDecodePaths(f *testing.F) {
+	for _, s := range []string{
+		"cpu,host=a usage_idle=5 1700000000000000000\n",
+		"m f=1,f=2 1\nm,b=1,a=2 x=-1.5e3,y=3i,z=t 2\n",
+		"m f=1.\nm f=.5 3\nm f=+1 4\nm f=1e 5\nm f=0x10 6\nm f=1u 7\nm f=NaN 8\n",
+		"m,a=1,a=2 f=1 1\nm f=1  2\n m f=1 3\nm f=1 3 \nm  f=1\nm, f=1\nm,a= f=1\n",
+		"m f=9223372036854775808i 1\nm f=1 99999999999999999999\nm=x f=1 1\n",
+		"m f=TRUE,g=False,h=tRUE 1\nm f=1 -5\nm f=--1\nm f=1e+5,g=2E-3 1\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, input string) {
+		fastPoints, fastBad := decodePath(input, false)
+		libPoints, libBad := decodePath(input, true)
+		if !assert.Equal(t, libPoints, fastPoints, "points") || !assert.Equal(t, libBad, fastBad, "bad lines") {
+			t.FailNow()
+		}
+	})
+}
+
+// The exact fast float path gives what strconv.ParseFloat gives.
+func TestFastFloatMatchesParseFloat(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	for i := 0; i < 200000; i++ {
+		var s string
+		switch i % 4 {
+		case 0:
+			s = strconv.FormatFloat(r.Float64()*100, 'f', r.Intn(6), 64)
+		case 1:
+			s = strconv.FormatInt(r.Int63n(1e15), 10)
+		case 2:
+			s = "-" + strconv.FormatFloat(r.ExpFloat64(), 'f', -1, 64)
+		default:
+			s = strconv.FormatInt(r.Int63n(1e15), 10) + "." + strconv.Itoa(r.Intn(1000))
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		require.NoError(t, err)
+		got, ok := fastValue([]byte(s))
+		require.True(t, ok, s)
+		require.Equal(t, math.Float64bits(want), math.Float64bits(got.Float()), s)
+	}
 }

@@ -1,0 +1,247 @@
+package pipeline
+
+import (
+	"bytes"
+	"errors"
+	"strconv"
+
+	"github.com/influxdata/line-protocol/v2/lineprotocol"
+
+	"github.com/tickrun/tickrun/eval"
+)
+
+// The fast path of the decoder. Most input is plain: no escapes, no string
+// fields, no comments, ASCII keys. For a chunk without '\\', '"', '\r' or
+// '#' every line ends at its newline, so lines can be decoded one by one;
+// fastLine decodes the plain ones itself, and hands any line it is not sure
+// of to line-protocol/v2, which then decides (and words the error). A
+// differential test and fuzz target check that both paths agree.
+
+// plainChunk reports whether the chunk can take the fast path.
+func plainChunk(b []byte) bool {
+	return bytes.IndexByte(b, '\\') < 0 && bytes.IndexByte(b, '"') < 0 &&
+		bytes.IndexByte(b, '\r') < 0 && bytes.IndexByte(b, '#') < 0
+}
+
+// nextFast returns the next point of a plain chunk, nil at its end.
+func (d *Decoder) nextFast() *Point {
+	for d.fastPos < len(d.buf) {
+		rest := d.buf[d.fastPos:]
+		end := bytes.IndexByte(rest, '\n')
+		if end < 0 {
+			end = len(rest)
+		}
+		line, withNL := rest[:end], rest[:min(end+1, len(rest))]
+		d.fastPos += end + 1
+		d.fastLine++
+		if len(bytes.Trim(line, " \t")) == 0 {
+			continue
+		}
+		if d.fastParse(line) {
+			return &d.point
+		}
+		// Not plain enough: the library decides.
+		d.dec = lineprotocol.NewDecoderWithBytes(withNL)
+		d.dec.Next()
+		if err := d.decodeEntry(); err != nil {
+			var de *lineprotocol.DecodeError
+			if errors.As(err, &de) {
+				d.reportLine(d.fastLine, de.Err)
+			} else {
+				d.report(err)
+			}
+			continue
+		}
+		return &d.point
+	}
+	return nil
+}
+
+// keyBytes marks the bytes that may appear unescaped in a measurement, tag
+// key, tag value or field key on the fast path.
+var keyBytes = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = c != ',' && c != '=' && c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
+	1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// fastParse decodes a plain line into d.point, or returns false for the
+// library to decode it.
+func (d *Decoder) fastParse(line []byte) bool {
+	p := &d.point
+	p.Tags, p.Fields = p.Tags[:0], p.Fields[:0]
+	p.Dims = Dimensions{}
+	p.Group = ""
+	p.Database, p.RP = d.Database, d.RP
+	i := 0
+	token := func() []byte { // a run of key bytes
+		j := i
+		for i < len(line) && keyBytes[line[i]] {
+			i++
+		}
+		return line[j:i]
+	}
+	m := token()
+	if len(m) == 0 {
+		return false
+	}
+	p.Name = d.slot(0, m)
+	for i < len(line) && line[i] == ',' {
+		i++
+		k := token()
+		if len(k) == 0 || i >= len(line) || line[i] != '=' {
+			return false
+		}
+		i++
+		v := token()
+		if len(v) == 0 {
+			return false
+		}
+		slot := 1 + 2*len(p.Tags)
+		p.Tags = append(p.Tags, Tag{d.slot(slot, k), d.slot(slot+1, v)})
+	}
+	if i >= len(line) || line[i] != ' ' || !sortTags(p.Tags) {
+		return false
+	}
+	i++
+	for {
+		k := token()
+		if len(k) == 0 || i >= len(line) || line[i] != '=' {
+			return false
+		}
+		i++
+		j := i
+		for i < len(line) && line[i] != ',' && line[i] != ' ' {
+			i++
+		}
+		v, ok := fastValue(line[j:i])
+		if !ok {
+			return false
+		}
+		p.Fields = append(p.Fields, Field{d.slot(fieldSlots+len(p.Fields), k), v})
+		if i >= len(line) || line[i] == ' ' {
+			break
+		}
+		i++ // ','
+	}
+	p.Fields = sortFields(p.Fields)
+	if i >= len(line) {
+		p.Timestamp = d.now
+		return true
+	}
+	i++ // ' '
+	ts := line[i:]
+	if len(ts) == 0 || len(ts) > 20 {
+		return false
+	}
+	for k, c := range ts {
+		if !(c >= '0' && c <= '9' || c == '-' && k == 0) {
+			return false
+		}
+	}
+	t, err := strconv.ParseInt(string(ts), 10, 64)
+	if err != nil {
+		return false
+	}
+	if mult := d.Precision.multiplier(); mult != 1 {
+		c := t * mult
+		if c/mult != t {
+			return false
+		}
+		t = c
+	}
+	p.Timestamp = t
+	return true
+}
+
+// fastValue parses a plain field value: a float (-?digits[.digits][e±digits]),
+// an integer (-?digits i) or a boolean. Anything else (unsigned, strings,
+// odd spellings) goes to the library.
+func fastValue(b []byte) (eval.Value, bool) {
+	if len(b) == 0 {
+		return eval.Value{}, false
+	}
+	switch string(b) {
+	case "t", "T", "true", "True", "TRUE":
+		return eval.BoolValue(true), true
+	case "f", "F", "false", "False", "FALSE":
+		return eval.BoolValue(false), true
+	}
+	if b[len(b)-1] == 'i' {
+		digits := b[:len(b)-1]
+		if len(digits) > 0 && digits[0] == '-' {
+			digits = digits[1:]
+		}
+		if len(digits) == 0 {
+			return eval.Value{}, false
+		}
+		for _, c := range digits {
+			if c < '0' || c > '9' {
+				return eval.Value{}, false
+			}
+		}
+		n, err := strconv.ParseInt(string(b[:len(b)-1]), 10, 64)
+		if err != nil {
+			return eval.Value{}, false
+		}
+		return eval.IntValue(n), true
+	}
+	// -?digits[.digits][(e|E)[+-]digits], at least one mantissa digit.
+	k := 0
+	neg := b[k] == '-'
+	if neg {
+		k++
+	}
+	mant, frac := 0, 0
+	var m uint64
+	for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+		m = m*10 + uint64(b[k]-'0')
+		k, mant = k+1, mant+1
+	}
+	if k < len(b) && b[k] == '.' {
+		k++
+		for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+			m = m*10 + uint64(b[k]-'0')
+			k, mant, frac = k+1, mant+1, frac+1
+		}
+	}
+	if mant == 0 {
+		return eval.Value{}, false
+	}
+	if k == len(b) && mant <= 15 {
+		// Exact: the mantissa (< 10^15 < 2^53) and the power of ten are
+		// exact float64s, so one correctly rounded division gives what
+		// ParseFloat gives (the fast path of strconv itself).
+		f := float64(m) / pow10[frac]
+		if neg {
+			f = -f
+		}
+		return eval.FloatValue(f), true
+	}
+	if k < len(b) && (b[k] == 'e' || b[k] == 'E') {
+		k++
+		if k < len(b) && (b[k] == '+' || b[k] == '-') {
+			k++
+		}
+		exp := 0
+		for k < len(b) && b[k] >= '0' && b[k] <= '9' {
+			k, exp = k+1, exp+1
+		}
+		if exp == 0 {
+			return eval.Value{}, false
+		}
+	}
+	if k != len(b) {
+		return eval.Value{}, false
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return eval.Value{}, false
+	}
+	return eval.FloatValue(f), true
+}
