@@ -93,7 +93,11 @@ func (e *templateError) Error() string {
 			".Name .TaskName .Group .Tags .ServerInfo .ID .Fields .Level .Time .Duration",
 			".Name .TaskName .Group .Tags .ServerInfo .ID .Fields .Level .Time .Duration .Message",
 		}[e.which]
-		msg = strings.Replace(msg, m[0], fmt.Sprintf(".%s is not available in the %s template (it has %s)", m[1], [...]string{"id", "message", "details"}[e.which], avail), 1)
+		var names []string
+		for _, f := range strings.Fields(avail) {
+			names = append(names, strings.TrimPrefix(f, "."))
+		}
+		msg = strings.Replace(msg, m[0], fmt.Sprintf(".%s is not available in the %s template (it has %s)%s", m[1], [...]string{"id", "message", "details"}[e.which], avail, suggest(m[1], names)), 1)
 	}
 	return msg
 }

@@ -309,7 +309,9 @@ func suggest(name string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
+	// A suggestion must be close: at most 2 edits, and fewer than half
+	// the name, so "foo" suggests nothing rather than "bool".
+	if best == "" || bestD*2 >= len([]rune(name)) {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
