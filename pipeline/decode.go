@@ -93,6 +93,7 @@ type Decoder struct {
 	bad      int
 	lastLine int // chunk-relative line of the last error reported
 	par      *parallel
+	carry    []byte // a partial line read after the current chunk
 
 	fast     bool // decoding d.buf line by line (decode_fast.go)
 	fastPos  int  // offset of the next line in d.buf
@@ -110,7 +111,7 @@ const maxInterned = 1 << 16
 
 // NewDecoder returns a decoder reading r.
 func NewDecoder(r io.Reader) *Decoder {
-	return &Decoder{r: bufio.NewReaderSize(r, chunkSize), intern: make(map[string]string)}
+	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), intern: make(map[string]string)}
 }
 
 // BadLines returns how many lines were rejected so far.
@@ -150,23 +151,40 @@ func (d *Decoder) Next() (*Point, error) {
 // readChunk reads whole lines into d.chunk and starts a decoder over them.
 func (d *Decoder) readChunk() error {
 	d.lineBase += bytes.Count(d.chunk, []byte{'\n'}) // lines of the previous chunk
-	d.chunk = d.chunk[:0]
-	for len(d.chunk) < chunkSize {
-		line, err := d.r.ReadSlice('\n')
-		d.chunk = append(d.chunk, line...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err == io.EOF {
-			d.eof = true
-			break
-		}
-		if err != nil {
-			return err
-		}
+	var err error
+	d.chunk, d.carry, err = readLines(d.r, d.chunk[:0], d.carry, chunkSize)
+	if err == io.EOF {
+		d.eof, err = true, nil
+	}
+	if err != nil {
+		return err
 	}
 	d.startChunk()
 	return nil
+}
+
+// readLines reads about size bytes of whole lines into buf: it starts with
+// carry (the partial line left by the previous call), reads blocks, and
+// cuts after the last newline, returning the rest as the new carry. At the
+// end of the input it returns everything with io.EOF.
+func readLines(r io.Reader, buf, carry []byte, size int) (chunk, rest []byte, err error) {
+	buf = append(buf, carry...)
+	carry = carry[:0]
+	for {
+		if len(buf) >= size {
+			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
+				return buf[:i+1], append(carry, buf[i+1:]...), nil
+			}
+		}
+		if cap(buf)-len(buf) < size/4 {
+			buf = slices.Grow(buf, size/2)
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			return buf, carry, err
+		}
+	}
 }
 
 // startChunk starts decoding d.chunk.

@@ -1,7 +1,6 @@
 package pipeline
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"sync"
@@ -64,7 +63,7 @@ func (d *Decoder) startParallel() {
 			c := <-p.free
 			c.seq, c.data = seq, c.data[:0]
 			var err error
-			c.data, err = readLines(d.r, c.data)
+			c.data, d.carry, err = readLines(d.r, c.data, d.carry, chunkSize/4)
 			if len(c.data) > 0 {
 				c.spans = append(c.spans[:0], pointSpan{tags: lines}) // lineBase, kept in spans[0] until decoded
 				jobs <- c
@@ -98,20 +97,6 @@ func (d *Decoder) startParallel() {
 	go func() { wg.Wait(); close(p.results) }()
 }
 
-// readLines appends whole lines from r to buf, about chunkSize bytes.
-func readLines(r *bufio.Reader, buf []byte) ([]byte, error) {
-	for len(buf) < chunkSize/4 {
-		line, err := r.ReadSlice('\n')
-		buf = append(buf, line...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return buf, err
-		}
-	}
-	return buf, nil
-}
 
 // decodeChunk decodes c.data into c's arenas with w, a worker's decoder.
 func (w *Decoder) decodeChunk(c *decodedChunk) {
