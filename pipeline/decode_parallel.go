@@ -97,7 +97,6 @@ func (d *Decoder) startParallel() {
 	go func() { wg.Wait(); close(p.results) }()
 }
 
-
 // decodeChunk decodes c.data into c's arenas with w, a worker's decoder.
 func (w *Decoder) decodeChunk(c *decodedChunk) {
 	lineBase := c.spans[0].tags
