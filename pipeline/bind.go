@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -93,6 +94,7 @@ func (b *binder) varDecl(d *ast.VarDecl) {
 		v, err := b.typedVar(d)
 		if err != nil {
 			b.report(d.Pos, err)
+			b.vars[name] = value{pos: d.Pos, broken: true}
 			return
 		}
 		b.vars[name] = v
@@ -102,7 +104,7 @@ func (b *binder) varDecl(d *ast.VarDecl) {
 	if err != nil {
 		b.report(d.Value.Position(), err)
 		// Bind the name anyway so later uses do not add "undefined" noise.
-		b.vars[name] = value{pos: d.Pos, isScalar: true}
+		b.vars[name] = value{pos: d.Pos, broken: true}
 		return
 	}
 	if s, ok := b.opts.Vars[name]; ok && v.isScalar {
@@ -197,6 +199,9 @@ func (b *binder) env() *eval.Env {
 		if !ok {
 			return eval.Value{}, b.undefined(name)
 		}
+		if v.broken {
+			return eval.Value{}, errBrokenVar
+		}
 		if !v.isScalar {
 			return eval.Value{}, fmt.Errorf("variable %q holds %s and cannot be used in an expression", name, v.describe())
 		}
@@ -234,6 +239,9 @@ func (b *binder) expr(x ast.Expr) (value, error) {
 		v, ok := b.vars[x.Name]
 		if !ok {
 			return value{}, ast.Errorf(x.Pos, "%s", b.undefined(x.Name).Error())
+		}
+		if v.broken {
+			return value{}, errAlreadyReported
 		}
 		v.pos = x.Pos
 		return v, nil
@@ -396,7 +404,9 @@ func (b *binder) noMethod(c *ast.Chain, spec *Spec, name string, piped bool) err
 func (b *binder) compileLambda(v value, want eval.Kind) (*compiled, error) {
 	l, problems := eval.Compile(v.lambda.src.Body, b.env(), want)
 	for _, p := range problems {
-		b.errs.Add(p)
+		if p.Msg != errBrokenVar.Error() {
+			b.errs.Add(p)
+		}
 	}
 	if problems.Err() != nil {
 		return nil, errAlreadyReported
@@ -407,6 +417,10 @@ func (b *binder) compileLambda(v value, want eval.Kind) (*compiled, error) {
 // errAlreadyReported stops a property whose problems are already in the
 // binder's list.
 var errAlreadyReported = &ast.Error{Msg: "already reported"}
+
+// errBrokenVar is what a lambda sees of a variable whose definition failed;
+// the problem it causes is dropped (the definition's error says it all).
+var errBrokenVar = errors.New("variable with an invalid definition")
 
 // unsupportedNodes are Kapacitor chain methods tickrun rejects by name
 // rather than calling them unknown (nodes.md §22).

@@ -152,6 +152,7 @@ type value struct {
 	list     []value        // a string list
 	star     bool           // *
 	ref      *ast.Reference // a reference used outside a lambda (always an error)
+	broken   bool           // a variable whose definition failed (already reported)
 }
 
 // compiled is a lambda argument: its source and its compiled form.
