@@ -19,8 +19,9 @@ type aggNode struct {
 	pct           float64 // percentile
 	usePointTimes bool
 	pending       sameTime // stream input: the points of the current time per group
-	vals          []eval.Value
+	vals          []eval.Value // reused per batch
 	idx           []int
+	times         []int64
 }
 
 // aggFunc is one InfluxQL function.
@@ -236,8 +237,7 @@ func (n *aggNode) point(p *Point) { n.pending.add(p, n.batch) }
 
 // batch aggregates one batch into one point.
 func (n *aggNode) batch(b *Batch) {
-	n.vals, n.idx = n.vals[:0], n.idx[:0]
-	var times []int64
+	n.vals, n.idx, n.times = n.vals[:0], n.idx[:0], n.times[:0]
 	kind := eval.Missing
 	for i, p := range b.Points {
 		v, ok := p.Field(n.field)
@@ -258,12 +258,12 @@ func (n *aggNode) batch(b *Batch) {
 		}
 		n.vals = append(n.vals, v)
 		n.idx = append(n.idx, i)
-		times = append(times, p.Timestamp)
+		n.times = append(n.times, p.Timestamp)
 	}
 	if len(n.vals) == 0 && n.fn.name != "count" && n.fn.name != "sum" {
 		return
 	}
-	v, sel, ok := n.fn.reduce(n, n.vals, times)
+	v, sel, ok := n.fn.reduce(n, n.vals, n.times)
 	if !ok {
 		return
 	}
@@ -279,9 +279,9 @@ func (n *aggNode) batch(b *Batch) {
 			q.Timestamp = b.TMax
 		}
 	} else {
-		q.CopyFrom(&Point{Fields: []Field{{n.as, v}}})
-		q.Tags = append(q.Tags[:0], b.Tags...)
-		q.ownTags = q.Tags
+		q.Fields = append(q.ownFields[:0], Field{n.as, v})
+		q.Tags = append(q.ownTags[:0], b.Tags...)
+		q.ownFields, q.ownTags = q.Fields, q.Tags
 		q.Timestamp = b.TMax
 	}
 	q.Name, q.Database, q.RP = b.Name, "", ""

@@ -33,6 +33,9 @@ const (
 	exitOK     = 0
 	exitFailed = 1 // I/O error, a task stopped by a node, undelivered alerts at the drain timeout
 	exitScript = 2 // the script (or a handler file) is invalid
+	// exitDropped: the run went through, but some alert could not be
+	// delivered (queue full or retries exhausted).
+	exitDropped = 3
 )
 
 type cli struct {
@@ -238,10 +241,19 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	st := task.Stats()
 	var failed int64
-	for _, h := range task.HandlerStats() {
+	hstats := task.HandlerStats()
+	for _, h := range hstats {
 		failed += h.Dropped
 	}
 	fmt.Fprintf(stderr, "tickrun: %d points, %d bad lines, %d alerts, %d deliveries failed\n", st.Points, dec.BadLines(), st.Events, failed)
+	if r.capture == nil {
+		for _, h := range hstats {
+			fmt.Fprintf(stderr, "tickrun: handler %s: %d sent, %d retried, %d dropped\n", h.Name, h.Sent, h.Retried, h.Dropped)
+		}
+	}
+	if code == exitOK && failed > 0 {
+		code = exitDropped
+	}
 	return code
 }
 
