@@ -18,7 +18,7 @@ type aggNode struct {
 	field, as     string
 	pct           float64 // percentile
 	usePointTimes bool
-	pending       sameTime // stream input: the points of the current time per group
+	pending       sameTime     // stream input: the points of the current time per group
 	vals          []eval.Value // reused per batch
 	idx           []int
 	times         []int64
