@@ -20,6 +20,11 @@ type Env struct {
 	// uses level(), changed(), name(), taskName(), alertDuration()). A
 	// built-in of the same name wins, as in Kapacitor.
 	Funcs map[string]*Func
+	// Field, if set, tells the kind a field is known to have where the
+	// lambda runs (tickrun infers it from the nodes upstream, e.g. the
+	// float of mean()). It only sharpens checking: the compiled lambda
+	// still handles whatever kind arrives.
+	Field func(name string) (Kind, bool)
 }
 
 // Func is an extra function: its overloads for checking and its
@@ -294,6 +299,11 @@ func (c *compiler) reference(x *ast.Reference) *node {
 		return n
 	}
 	n.kinds = refKinds
+	if c.env != nil && c.env.Field != nil {
+		if k, ok := c.env.Field(name); ok {
+			n.kinds = setOf(k)
+		}
+	}
 	n.fn = func(_ *Expr, s Scope) (Value, error) { return s.Lookup(name) }
 	return n
 }
@@ -341,4 +351,10 @@ func isRegexLit(x ast.Expr) bool {
 			return false
 		}
 	}
+}
+
+// ResultKind returns the kind the lambda produces when it does not fail,
+// if there is only one (e.g. float for `100.0 - "usage_idle"`).
+func (l *Lambda) ResultKind() (Kind, bool) {
+	return (l.kinds &^ setOf(Missing)).single()
 }

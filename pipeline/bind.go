@@ -27,6 +27,7 @@ type binder struct {
 	dbrps    []DBRP
 	errs     ast.ErrorList // errors and warnings, in the order found
 	batchPos *ast.Pos      // where a batch source was first used
+	input    node          // the node whose output the lambdas being bound see
 	batch    *batchSource
 }
 
@@ -194,7 +195,11 @@ func parseVar(s, typ string, pos ast.Pos) (value, error) {
 
 // env is what lambdas and constant expressions see of the script.
 func (b *binder) env() *eval.Env {
-	return &eval.Env{Var: func(name string) (eval.Value, error) {
+	known := knownFields(b.input)
+	return &eval.Env{Field: func(name string) (eval.Kind, bool) {
+		k, ok := known[name]
+		return k, ok
+	}, Var: func(name string) (eval.Value, error) {
 		v, ok := b.vars[name]
 		if !ok {
 			return eval.Value{}, b.undefined(name)
@@ -329,6 +334,7 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 		if in == batchEdge && child.Wants == streamEdge {
 			return value{}, ast.Errorf(c.Method.Pos, "%s() needs points, but %s provides batches: add an aggregate such as |mean('field') first, or place %s() before the window", name, spec.Method, name)
 		}
+		b.input = n
 		out, err := child.New(b, c, args)
 		if err != nil {
 			return value{}, positioned(c.Method.Pos, err)
@@ -357,8 +363,11 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 		// shows every mistake of a script.
 		if err := checkArgs("."+name+"()", c, p.Args, p.MinArgs, p.Variadic, args); err != nil {
 			b.report(c.Method.Pos, err)
-		} else if err := p.set(b, n, c, args); err != nil {
-			b.report(c.Method.Pos, positioned(c.Method.Pos, err))
+		} else {
+			b.input = n.base().parent // a property's lambdas see the node's input
+			if err := p.set(b, n, c, args); err != nil {
+				b.report(c.Method.Pos, positioned(c.Method.Pos, err))
+			}
 		}
 		return value{pos: c.Pos, node: n}, nil
 	}
@@ -439,6 +448,5 @@ var unsupportedProps = map[string]bool{
 	"alert.alerta": true, "alert.sensu": true, "alert.pushover": true, "alert.talk": true,
 	"alert.mqtt": true, "alert.snmpTrap": true, "alert.kafka": true, "alert.teams": true,
 	"alert.discord": true, "alert.serviceNow": true, "alert.bigPanda": true, "alert.zenoss": true,
-	"alert.servicenow": true, "alert.log": true, "alert.post": true, "alert.exec": true,
-	"alert.all": false,
+	"alert.servicenow": true, "alert.all": false,
 }
