@@ -67,3 +67,60 @@ func ExampleTask_WriteLineProtocol() {
 	// OK 50
 	// 1 bad line(s)
 }
+
+// Write takes points as Go values; here two hosts go through a grouped
+// alert that only reports level changes.
+func ExampleTask_Write() {
+	script := `
+stream
+    |from()
+        .measurement('cpu')
+        .groupBy('host')
+    |alert()
+        .warn(lambda: "usage_idle" < 20.0)
+        .crit(lambda: "usage_idle" < 10.0)
+        .stateChangesOnly()
+        .message('{{ index .Tags "host" }} is {{ .Level }}')
+`
+	task, err := pipeline.Compile("cpu", "cpu.tick", script, pipeline.Options{
+		OnEvent: func(ev *pipeline.Event, _ []byte) { fmt.Println(ev.Message) },
+	})
+	if err != nil {
+		fmt.Print(task.ErrorText(err))
+		return
+	}
+	t0 := time.Unix(1700000000, 0)
+	for i, idle := range []float64{50, 15, 5, 5, 60} {
+		for _, host := range []string{"a", "b"} {
+			if host == "b" {
+				idle = 100 - idle
+			}
+			task.Write("telegraf", "autogen", "cpu", map[string]string{"host": host},
+				map[string]any{"usage_idle": idle}, t0.Add(time.Duration(i)*10*time.Second))
+		}
+	}
+	task.Close(context.Background())
+	// Output:
+	// a is WARNING
+	// a is CRITICAL
+	// a is OK
+}
+
+// Deliver.Capture replaces every handler, so a program (or a test) sees
+// what would be sent where, without a network.
+func ExampleDeliveryOptions_capture() {
+	script := `stream|from()|alert().crit(lambda: "v" > 1).details('').tcp('127.0.0.1:9000')`
+	opts := pipeline.Options{}
+	opts.Deliver.Capture = func(kind, target string, payload []byte) {
+		fmt.Println(kind, target, string(payload[:40]))
+	}
+	task, err := pipeline.Compile("t", "t.tick", script, opts)
+	if err != nil {
+		fmt.Print(task.ErrorText(err))
+		return
+	}
+	task.Write("db", "rp", "m", nil, map[string]any{"v": 2.0}, time.Unix(0, 0))
+	task.Close(context.Background())
+	// Output:
+	// tcp 127.0.0.1:9000 {"id":"m:nil","message":"m:nil is CRITIC
+}
