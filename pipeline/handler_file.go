@@ -64,6 +64,11 @@ func ParseHandlerSpec(name string, data []byte) (*HandlerSpec, error) {
 	m := root.Content[0]
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		s.lines[m.Content[i].Value] = m.Content[i].Line
+		if o := m.Content[i+1]; m.Content[i].Value == "options" && o.Kind == yaml.MappingNode {
+			for j := 0; j+1 < len(o.Content); j += 2 {
+				s.lines["options."+o.Content[j].Value] = o.Content[j].Line
+			}
+		}
 	}
 	dec2 := yaml.NewDecoder(bytes.NewReader(data))
 	dec2.KnownFields(true)
@@ -82,18 +87,19 @@ func ParseHandlerSpec(name string, data []byte) (*HandlerSpec, error) {
 	case s.Kind == "":
 		return nil, s.errorf("missing kind")
 	}
-	if _, ok := handlerKinds[s.Kind]; !ok {
-		_, err := newHandler(s.Kind, nil, nil, s.ID)
-		return nil, s.fieldErrorf("kind", "%v", err)
+	k, ok := handlerKinds[s.Kind]
+	if !ok {
+		return nil, s.fieldErrorf("kind", "%v", unknownKind(s.Kind))
 	}
-	for key := range s.Options {
-		found := false
-		for _, o := range handlerKinds[s.Kind].options {
-			found = found || o == key
+	if err := k.validate(s.Kind, s.Options); err != nil {
+		// Point at the option's own line when the message names one
+		// ("path: log path must be absolute").
+		for key := range s.Options {
+			if strings.HasPrefix(err.Error(), key+":") && s.lines["options."+key] > 0 {
+				return nil, fmt.Errorf("%s:%d: options.%v", s.File, s.lines["options."+key], err)
+			}
 		}
-		if !found {
-			return nil, s.fieldErrorf("options", "%s handler has invalid keys: %s", s.Kind, key)
-		}
+		return nil, s.fieldErrorf("options", "%v", err)
 	}
 	if _, err := s.compileMatch(); err != nil {
 		return nil, err

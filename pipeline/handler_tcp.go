@@ -4,115 +4,180 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
-// tcpHandler sends each event as Kapacitor does (alert.md §13.1): a new
+// The tcp kind sends each event as Kapacitor does (alert.md §13.1): a new
 // connection per event, the JSON followed by "\n\n", then close. Unlike
-// Kapacitor it delivers from a queue in its own goroutine, so a slow or
-// dead endpoint never stalls the pipeline, uses dial and write timeouts,
-// and retries a failed delivery with exponential backoff before counting it
-// as dropped.
-type tcpHandler struct {
-	addr  string
-	opts  DeliveryOptions
-	log   func(format string, args ...any)
-	queue chan tcpItem
-	done  chan struct{}
-	once  sync.Once
-
-	sent, retried, dropped atomic.Int64
-}
-
-type tcpItem struct {
-	id      string
-	payload []byte
-}
-
+// Kapacitor it delivers from a queue beside the pipeline, with dial and
+// write timeouts and retries (queueHandler), and it only counts an event
+// as sent once the peer has confirmed it: after writing, tickrun
+// half-closes the connection and waits for the peer to close its side.
+// A peer that resets the connection, or never reads and so never closes,
+// fails the attempt, which is retried; a Kapacitor sink reads to EOF and
+// closes, so it confirms every event.
+//
+// With the option persistent: true the handler keeps one connection and
+// writes newline-delimited JSON, reconnecting on error. That is much
+// faster but has no per-event confirmation: events already in the kernel's
+// buffers when a connection breaks may be lost (the end of the stream is
+// still confirmed at close, and a failure there is logged).
 func init() {
 	registerHandler("tcp", &handlerKind{
-		options: []string{"address"},
-		new: func(opts map[string]any, t *Task, id string) (handler, error) {
-			addr, ok := opts["address"].(string)
-			if !ok || addr == "" {
-				return nil, errors.New("tcp handler needs options.address (host:port)")
+		options: []string{"address", "persistent"},
+		check: func(opts map[string]any) error {
+			addr, err := optString(opts, "address", true)
+			if err != nil {
+				return err
 			}
-			return newTCPHandler(addr, t), nil
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				return fmt.Errorf("address: want host:port, got %q", addr)
+			}
+			_, err = optBool(opts, "persistent")
+			return err
+		},
+		new: func(opts map[string]any, t *Task, id string) (handler, error) {
+			addr, _ := optString(opts, "address", true)
+			persistent, _ := optBool(opts, "persistent")
+			o := deliveryOptions(t, opts)
+			if persistent {
+				c := &tcpStream{addr: addr, opts: o}
+				h := newQueueHandler("tcp "+addr, "\n", o, t, c.try)
+				c.log = h.log
+				h.finish = c.finish
+				return h.start(), nil
+			}
+			c := &tcpPerEvent{addr: addr, opts: o}
+			return newQueueHandler("tcp "+addr, "\n\n", o, t, c.try).start(), nil
 		},
 		target: func(opts map[string]any) string { s, _ := opts["address"].(string); return s },
 	})
 }
 
-func newTCPHandler(addr string, t *Task) *tcpHandler {
-	h := &tcpHandler{addr: addr, opts: t.opts.Deliver.withDefaults(), log: t.logf, done: make(chan struct{})}
-	h.queue = make(chan tcpItem, h.opts.QueueSize)
-	go h.run()
-	return h
+// tcpPerEvent delivers one event per connection.
+type tcpPerEvent struct {
+	addr string
+	opts DeliveryOptions
 }
 
-func (h *tcpHandler) deliver(ev *Event, payload []byte) {
-	b := make([]byte, 0, len(payload)+2)
-	b = append(append(b, payload...), '\n', '\n')
-	select {
-	case h.queue <- tcpItem{ev.ID, b}:
-	default:
-		h.dropped.Add(1)
-		h.log("tcp handler %s: queue full, dropped event %q", h.addr, ev.ID)
-	}
-}
-
-func (h *tcpHandler) run() {
-	defer close(h.done)
-	for item := range h.queue {
-		h.send(item)
-	}
-}
-
-// send delivers one event, retrying with exponential backoff.
-func (h *tcpHandler) send(item tcpItem) {
-	delay := h.opts.Backoff
-	var err error
-	for attempt := 1; attempt <= h.opts.Attempts; attempt++ {
-		if err = h.write(item.payload); err == nil {
-			h.sent.Add(1)
-			return
-		}
-		if attempt < h.opts.Attempts {
-			h.retried.Add(1)
-			time.Sleep(delay)
-			delay *= 2
-		}
-	}
-	h.dropped.Add(1)
-	h.log("tcp handler failed to deliver event %q to %s after %d attempts: %v", item.id, h.addr, h.opts.Attempts, err)
-}
-
-func (h *tcpHandler) write(payload []byte) error {
-	conn, err := net.DialTimeout("tcp", h.addr, h.opts.DialTimeout)
+func (c *tcpPerEvent) try(ctx context.Context, payload []byte) error {
+	d := net.Dialer{Timeout: c.opts.DialTimeout}
+	conn, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	if err := conn.SetWriteDeadline(time.Now().Add(h.opts.WriteTimeout)); err != nil {
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	if err := conn.SetDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
 		return err
 	}
-	_, err = conn.Write(payload)
-	return err
-}
-
-func (h *tcpHandler) close(ctx context.Context) error {
-	h.once.Do(func() { close(h.queue) })
-	select {
-	case <-h.done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("tcp handler %s: %d events still queued: %w", h.addr, len(h.queue), ctx.Err())
+	if _, err := conn.Write(payload); err != nil {
+		return err
 	}
+	return confirm(conn)
 }
 
-func (h *tcpHandler) stats() HandlerStats {
-	return HandlerStats{Name: "tcp " + h.addr, Sent: h.sent.Load(), Retried: h.retried.Load(), Dropped: h.dropped.Load()}
+// confirm half-closes conn and waits (until its deadline) for the peer to
+// close: the peer has then read everything. Bytes the peer sends are
+// ignored.
+func confirm(conn net.Conn) error {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		if err := tc.CloseWrite(); err != nil {
+			return err
+		}
+	}
+	if _, err := io.Copy(io.Discard, conn); err != nil {
+		return fmt.Errorf("the peer did not confirm the event: %w", err)
+	}
+	return nil
+}
+
+// tcpStream delivers events as newline-delimited JSON over one
+// connection, opened on first use and reopened after an error. Only the
+// delivery goroutine uses it.
+type tcpStream struct {
+	addr    string
+	opts    DeliveryOptions
+	log     func(format string, args ...any)
+	conn    net.Conn
+	written int64         // events written on conn
+	closed  chan struct{} // closed when the peer closes or resets conn
+	mu      sync.Mutex
+	readErr error
+}
+
+func (c *tcpStream) try(ctx context.Context, payload []byte) error {
+	if c.conn != nil {
+		select {
+		case <-c.closed: // the peer went away: do not write into the void
+			c.drop()
+		default:
+		}
+	}
+	if c.conn == nil {
+		d := net.Dialer{Timeout: c.opts.DialTimeout}
+		conn, err := d.DialContext(ctx, "tcp", c.addr)
+		if err != nil {
+			return err
+		}
+		c.conn, c.written, c.closed, c.readErr = conn, 0, make(chan struct{}), nil
+		// Read (and discard) what the peer sends, to learn at once when
+		// it closes or resets the connection.
+		go func(conn net.Conn, closed chan struct{}) {
+			_, err := io.Copy(io.Discard, conn)
+			c.mu.Lock()
+			c.readErr = err
+			c.mu.Unlock()
+			close(closed)
+		}(conn, c.closed)
+	}
+	conn := c.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetWriteDeadline(time.Unix(1, 0)) })
+	defer stop()
+	conn.SetWriteDeadline(time.Now().Add(c.opts.WriteTimeout))
+	if _, err := conn.Write(payload); err != nil {
+		c.drop()
+		return err
+	}
+	c.written++
+	return nil
+}
+
+// drop closes a broken connection; the next try reconnects.
+func (c *tcpStream) drop() {
+	c.conn.Close()
+	<-c.closed
+	c.conn = nil
+}
+
+// finish ends the stream: half-close, then wait for the peer to close,
+// which confirms it read every event.
+func (c *tcpStream) finish(ctx context.Context) {
+	if c.conn == nil {
+		return
+	}
+	defer c.drop()
+	var err error
+	if tc, ok := c.conn.(*net.TCPConn); ok {
+		err = tc.CloseWrite()
+	}
+	if err == nil {
+		select {
+		case <-c.closed:
+			c.mu.Lock()
+			err = c.readErr
+			c.mu.Unlock()
+		case <-time.After(c.opts.WriteTimeout):
+			err = errors.New("the peer did not close the connection")
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		c.log("tcp handler %s: end of stream not confirmed, %d events written on the last connection may be lost: %v", c.addr, c.written, err)
+	}
 }

@@ -25,7 +25,7 @@ type alertNode struct {
 	detT                                             string
 	tmpl                                             *alertTemplates
 	topic                                            string
-	tcp                                              []string
+	handlers                                         []*HandlerSpec // .tcp(), .log(), .post(), .exec(), in script order
 	noRecoveries                                     bool
 	all                                              bool
 	levelTag, idTag                                  string
@@ -72,7 +72,38 @@ func init() {
 			tmplProp("message", "event message template", func(n *alertNode) (*string, *ast.Pos) { return &n.msgT, &n.tmplPos[1] }),
 			tmplProp("details", "event details template (HTML)", func(n *alertNode) (*string, *ast.Pos) { return &n.detT, &n.tmplPos[2] }),
 			str("topic", "also publish events to this topic", func(n *alertNode, s string) { n.topic = s }),
-			str("tcp", "send events to this TCP address", func(n *alertNode, s string) { n.tcp = append(n.tcp, s) }),
+			handlerProp("tcp", "send events to this TCP address (one connection per event)", []argKind{argString}, 0, func(a []value) map[string]any {
+				return map[string]any{"address": a[0].scalar.Str()}
+			}),
+			handlerProp("log", "append events as JSON lines to this file (absolute path)", []argKind{argString}, 0, func(a []value) map[string]any {
+				return map[string]any{"path": a[0].scalar.Str()}
+			}),
+			handlerOptProp("log", "mode", "file mode of the last .log() file when created (default 0600)", argInt, func(v value) any { return v.scalar.Int() }),
+			handlerProp("post", "send events in an HTTP POST to this URL", []argKind{argString}, 0, func(a []value) map[string]any {
+				return map[string]any{"url": a[0].scalar.Str()}
+			}),
+			{Name: "header", Doc: "add an HTTP header to the last .post()", Args: []argKind{argString, argString},
+				set: func(_ *binder, x node, at *ast.Chain, a []value) error {
+					s := x.(*alertNode).lastHandler("post")
+					if s == nil {
+						return &ast.Error{Pos: at.Method.Pos, Msg: ".header() applies to the last .post(); there is none before it"}
+					}
+					h, _ := s.Options["headers"].(map[string]string)
+					if h == nil {
+						h = map[string]string{}
+						s.Options["headers"] = h
+					}
+					h[a[0].scalar.Str()] = a[1].scalar.Str()
+					return nil
+				}},
+			handlerOptProp("post", "timeout", "timeout of each request of the last .post() (default 10s)", argDuration, func(v value) any { return v.scalar.Duration() }),
+			handlerProp("exec", "run this program with these arguments per event, the JSON on stdin", []argKind{argString}, argString, func(a []value) map[string]any {
+				args := make([]string, 0, len(a)-1)
+				for _, v := range a[1:] {
+					args = append(args, v.scalar.Str())
+				}
+				return map[string]any{"prog": a[0].scalar.Str(), "args": args}
+			}),
 			{Name: "stateChangesOnly", Doc: "send only level changes (and, with a duration, repeat an unchanged level after it)",
 				Args: []argKind{argDuration}, MinArgs: -1,
 				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
@@ -143,10 +174,9 @@ func tmplProp(name, doc string, field func(*alertNode) (*string, *ast.Pos)) *Pro
 }
 
 func (n *alertNode) start(t *Task) error {
-	if len(n.tcp) > 0 {
+	if len(n.handlers) > 0 {
 		n.own = t.topics.anonymous(&n.nodeBase)
-		for _, addr := range n.tcp {
-			spec := &HandlerSpec{ID: n.name + " tcp", Kind: "tcp", Options: map[string]any{"address": addr}}
+		for _, spec := range n.handlers {
 			h, err := newHandler(spec.Kind, spec.Options, t, spec.ID)
 			if err != nil {
 				return err
@@ -156,6 +186,49 @@ func (n *alertNode) start(t *Task) error {
 	}
 	if n.topic != "" {
 		n.named = t.topics.get(n.topic)
+	}
+	return nil
+}
+
+// handlerProp is a handler property such as .tcp(addr): it adds a handler
+// of that kind to the node's anonymous topic, its options checked where
+// they are written.
+func handlerProp(kind, doc string, args []argKind, variadic argKind, opts func([]value) map[string]any) *Prop {
+	return &Prop{Name: kind, Doc: doc, Args: args, Variadic: variadic,
+		set: func(_ *binder, x node, at *ast.Chain, a []value) error {
+			n := x.(*alertNode)
+			spec := &HandlerSpec{ID: n.name + " " + kind, Kind: kind, Options: opts(a)}
+			if err := handlerKinds[kind].validate(kind, spec.Options); err != nil {
+				return &ast.Error{Pos: a[0].pos, Msg: "." + kind + "(): " + err.Error()}
+			}
+			n.handlers = append(n.handlers, spec)
+			return nil
+		}}
+}
+
+// handlerOptProp is a property such as .mode(0644) that sets an option of
+// the last handler of a kind.
+func handlerOptProp(kind, name, doc string, arg argKind, conv func(value) any) *Prop {
+	return &Prop{Name: name, Doc: doc, Args: []argKind{arg},
+		set: func(_ *binder, x node, at *ast.Chain, a []value) error {
+			s := x.(*alertNode).lastHandler(kind)
+			if s == nil {
+				return &ast.Error{Pos: at.Method.Pos, Msg: "." + name + "() applies to the last ." + kind + "(); there is none before it"}
+			}
+			s.Options[name] = conv(a[0])
+			if err := handlerKinds[kind].validate(kind, s.Options); err != nil {
+				return &ast.Error{Pos: a[0].pos, Msg: "." + name + "(): " + err.Error()}
+			}
+			return nil
+		}}
+}
+
+// lastHandler returns the node's last handler of a kind written so far.
+func (n *alertNode) lastHandler(kind string) *HandlerSpec {
+	for i := len(n.handlers) - 1; i >= 0; i-- {
+		if n.handlers[i].Kind == kind {
+			return n.handlers[i]
+		}
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -31,10 +32,11 @@ import (
 // Exit codes.
 const (
 	exitOK     = 0
-	exitFailed = 1 // I/O error, a task stopped by a node, undelivered alerts at the drain timeout
+	exitFailed = 1 // I/O error, a task stopped by a node
 	exitScript = 2 // the script (or a handler file) is invalid
 	// exitDropped: the run went through, but some alert could not be
-	// delivered (queue full or retries exhausted).
+	// delivered (queue full, retries exhausted, or still queued at the
+	// drain timeout).
 	exitDropped = 3
 )
 
@@ -48,20 +50,23 @@ type cli struct {
 }
 
 type runCmd struct {
-	Script       string            `arg:"" name:"SCRIPT.tick" help:"The TICKscript to run." type:"existingfile"`
-	Handler      []string          `name:"handler" placeholder:"FILE" help:"A topic handler file (YAML or JSON), as for kapacitor define-topic-handler. Repeatable."`
-	DBRP         string            `name:"dbrp" placeholder:"DB.RP" help:"Database and retention policy the stdin points are written to (default: the script's first dbrp, else telegraf.autogen)."`
-	Task         string            `name:"task" placeholder:"NAME" help:"Task name (.TaskName in templates); default: the file name without .tick."`
-	Hostname     string            `name:"hostname" help:"Server host name shown by the default details (default: this host's name)."`
-	ClusterID    string            `name:"cluster-id" help:"Cluster id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
-	ServerID     string            `name:"server-id" help:"Server id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
-	Print        bool              `name:"print" help:"Also write each alert event to stdout, one JSON per line."`
-	Precision    string            `name:"precision" default:"n" enum:"n,u,ms,s,m,h" help:"Unit of line-protocol timestamps: n, u, ms, s, m or h."`
-	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
-	DrainTimeout time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered."`
-	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
-	Workers      int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
-	HTTP         string            `name:"http" placeholder:"ADDR" help:"Serve httpOut nodes at http://ADDR/kapacitor/v1/tasks/<task>/<endpoint> while running (off by default)."`
+	Script        string            `arg:"" name:"SCRIPT.tick" help:"The TICKscript to run." type:"existingfile"`
+	Handler       []string          `name:"handler" placeholder:"FILE" help:"A topic handler file (YAML or JSON), as for kapacitor define-topic-handler. Repeatable."`
+	DBRP          string            `name:"dbrp" placeholder:"DB.RP" help:"Database and retention policy the stdin points are written to (default: the script's first dbrp, else telegraf.autogen)."`
+	Task          string            `name:"task" placeholder:"NAME" help:"Task name (.TaskName in templates); default: the file name without .tick."`
+	Hostname      string            `name:"hostname" help:"Server host name shown by the default details (default: this host's name)."`
+	ClusterID     string            `name:"cluster-id" help:"Cluster id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
+	ServerID      string            `name:"server-id" help:"Server id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
+	Print         bool              `name:"print" help:"Also write each alert event to stdout, one JSON per line."`
+	Precision     string            `name:"precision" default:"n" enum:"n,u,ms,s,m,h" help:"Unit of line-protocol timestamps: n, u, ms, s, m or h."`
+	Var           map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
+	DrainTimeout  time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered; what is left is dropped."`
+	QueueSize     int               `name:"queue-size" default:"10000" placeholder:"N" help:"Events queued per handler; when full, new events are dropped (handler files may set queue-size)."`
+	RetryAttempts int               `name:"retry-attempts" default:"4" placeholder:"N" help:"Tries per event and handler before it is dropped (exponential backoff with jitter between tries)."`
+	RetryMaxTime  time.Duration     `name:"retry-max-time" default:"30s" help:"No retry of an event starts later than this after its first try."`
+	FlushWindows  bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
+	Workers       int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
+	HTTP          string            `name:"http" placeholder:"ADDR" help:"Serve httpOut nodes at http://ADDR/kapacitor/v1/tasks/<task>/<endpoint> while running (off by default)."`
 
 	// capture, when set (tickrun test), receives every delivery instead
 	// of the network.
@@ -157,6 +162,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 		FlushWindows: r.FlushWindows,
 	}
 	opts.Deliver.Capture = r.capture
+	opts.Deliver.QueueSize, opts.Deliver.Attempts, opts.Deliver.RetryMaxTime = r.QueueSize, r.RetryAttempts, r.RetryMaxTime
 	if r.Print {
 		opts.OnEvent = func(_ *pipeline.Event, payload []byte) {
 			stdout.Write(append(payload, '\n'))
@@ -237,7 +243,9 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	defer cancel()
 	if err := task.Close(drain); err != nil {
 		fmt.Fprintln(stderr, "tickrun:", err)
-		code = exitFailed
+		if !errors.Is(err, context.DeadlineExceeded) {
+			code = exitFailed
+		} // else the undelivered events are counted as dropped: exit 3 below
 	}
 	st := task.Stats()
 	var failed int64

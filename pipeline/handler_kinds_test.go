@@ -1,0 +1,189 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// postRequest is what a test HTTP server saw.
+type postRequest struct {
+	Method, Path, ContentType, Token, Body string
+}
+
+func postServer(t *testing.T, status func(n int) int) (*httptest.Server, func() []postRequest) {
+	var mu sync.Mutex
+	var reqs []postRequest
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		n := len(reqs)
+		reqs = append(reqs, postRequest{r.Method, r.URL.Path, r.Header.Get("Content-Type"), r.Header.Get("X-Token"), string(b)})
+		mu.Unlock()
+		w.WriteHeader(status(n))
+		fmt.Fprint(w, "answer ", n)
+	}))
+	t.Cleanup(srv.Close)
+	return srv, func() []postRequest { mu.Lock(); defer mu.Unlock(); return append([]postRequest(nil), reqs...) }
+}
+
+// Issue 5: HTTP 500 then 200: the event is posted again and arrives once.
+func TestPost500Then200_issue5(t *testing.T) {
+	srv, reqs := postServer(t, func(n int) int {
+		if n == 0 {
+			return 500
+		}
+		return 200
+	})
+	h, log := testHandler(t, "post", map[string]any{"url": srv.URL + "/alerts", "headers": map[string]any{"X-Token": "s3cret"}}, fastDelivery)
+	deliverN(h, 1, 2)
+	closeHandler(t, h)
+	want := func(id string) postRequest {
+		return postRequest{"POST", "/alerts", "application/json", "s3cret", `{"id":"` + id + `"}`}
+	}
+	assert.Equal(t, []postRequest{want("e1"), want("e1"), want("e2")}, reqs())
+	assert.Equal(t, HandlerStats{Name: "post " + srv.URL + "/alerts", Sent: 2, Retried: 1, Dropped: 0}, h.stats())
+	assert.NotContains(t, log.String(), "dropped")
+}
+
+// A 4xx answer other than 429 is not retried.
+func TestPost400NotRetried(t *testing.T) {
+	srv, reqs := postServer(t, func(int) int { return 400 })
+	h, log := testHandler(t, "post", map[string]any{"url": srv.URL, "capture-response": true}, fastDelivery)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	assert.Len(t, reqs(), 1)
+	assert.Equal(t, HandlerStats{Name: "post " + srv.URL, Sent: 0, Retried: 0, Dropped: 1}, h.stats())
+	assert.Contains(t, log.String(), `dropped event "e1": HTTP 400 Bad Request: answer 0 (not retried)`)
+}
+
+func TestLogHandler(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "alerts.log")
+	h, _ := testHandler(t, "log", map[string]any{"path": path}, fastDelivery)
+	deliverN(h, 1, 3)
+	closeHandler(t, h)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Join(events(1, 3, "\n"), ""), string(b))
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+	assert.Equal(t, HandlerStats{Name: "log " + path, Sent: 3}, h.stats())
+}
+
+func TestExecHandler(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	h, _ := testHandler(t, "exec", map[string]any{"prog": "/bin/sh", "args": []any{"-c", "cat >> " + out}}, fastDelivery)
+	deliverN(h, 1, 3)
+	closeHandler(t, h)
+	b, err := os.ReadFile(out)
+	require.NoError(t, err)
+	assert.Equal(t, strings.Join(events(1, 3, "\n"), ""), string(b))
+	assert.Equal(t, int64(3), h.stats().Sent)
+}
+
+func TestExecFailures(t *testing.T) {
+	d := fastDelivery
+	d.Attempts = 2
+	h, log := testHandler(t, "exec", map[string]any{"prog": "/bin/sh", "args": []any{"-c", "echo oops; exit 3"}}, d)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	assert.Equal(t, HandlerStats{Name: "exec /bin/sh -c echo oops; exit 3", Retried: 1, Dropped: 1}, h.stats())
+	assert.Contains(t, log.String(), `dropped event "e1": 2 attempts failed, last: exit status 3; output: oops`)
+
+	h, log = testHandler(t, "exec", map[string]any{"prog": "/no/such/program"}, d)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	assert.Equal(t, int64(1), h.stats().Dropped)
+	assert.Contains(t, log.String(), "(not retried)")
+
+	h, log = testHandler(t, "exec", map[string]any{"prog": "/bin/sh", "args": []any{"-c", "sleep 5"}, "timeout": "50ms"}, d)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	assert.Equal(t, int64(1), h.stats().Dropped)
+	assert.Contains(t, log.String(), "timed out after 50ms")
+}
+
+// Script properties .log(), .mode(), .post(), .header(), .timeout(),
+// .exec() deliver through the node's anonymous topic.
+func TestScriptHandlers(t *testing.T) {
+	dir := t.TempDir()
+	logPath, execOut := filepath.Join(dir, "a.log"), filepath.Join(dir, "exec.out")
+	srv, reqs := postServer(t, func(int) int { return 204 })
+	script := fmt.Sprintf(`stream|from().measurement('cpu')
+	|alert().id('{{ .Name }}').message('m').details('').crit(lambda: "v" > 1)
+		.log('%s').mode(0640)
+		.post('%s/x').header('X-Token', 'tok').timeout(2s)
+		.exec('/bin/sh', '-c', 'cat >> %s')
+`, logPath, srv.URL, execOut)
+	task, err := Compile("t", "t.tick", script, Options{Deliver: fastDelivery})
+	require.NoError(t, err)
+	require.NoError(t, task.Write("telegraf", "autogen", "cpu", nil, map[string]any{"v": 2.0}, time.Unix(1, 0)))
+	require.NoError(t, task.Close(context.Background()))
+	want := `{"id":"cpu","message":"m","details":"","time":"1970-01-01T00:00:01Z","duration":0,"level":"CRITICAL","data":{"series":[{"name":"cpu","columns":["time","v"],"values":[["1970-01-01T00:00:01Z",2]]}]},"previousLevel":"OK","recoverable":true}`
+	b, err := os.ReadFile(logPath)
+	require.NoError(t, err)
+	assert.Equal(t, want+"\n", string(b))
+	fi, err := os.Stat(logPath)
+	require.NoError(t, err)
+	umask := syscall.Umask(0)
+	syscall.Umask(umask)
+	assert.Equal(t, os.FileMode(0o640&^umask), fi.Mode().Perm())
+	b, err = os.ReadFile(execOut)
+	require.NoError(t, err)
+	assert.Equal(t, want+"\n", string(b))
+	assert.Equal(t, []postRequest{{"POST", "/x", "application/json", "tok", want}}, reqs())
+	var names []string
+	for _, s := range task.HandlerStats() {
+		names = append(names, s.Name)
+		assert.Equal(t, int64(1), s.Sent, s.Name)
+	}
+	assert.Equal(t, []string{"log " + logPath, "post " + srv.URL + "/x", "exec /bin/sh -c cat >> " + execOut}, names)
+}
+
+func TestScriptHandlerErrors(t *testing.T) {
+	for _, tc := range []struct{ script, want string }{
+		{`stream|from()|alert().log('rel.log')`, "1:27: .log(): path: log path must be absolute, got \"rel.log\""},
+		{`stream|from()|alert().mode(0644)`, "1:23: .mode() applies to the last .log(); there is none before it"},
+		{`stream|from()|alert().tcp('h:1').header('a', 'b')`, "1:34: .header() applies to the last .post(); there is none before it"},
+		{`stream|from()|alert().post('ftp://x')`, "1:28: .post(): url: want an http:// or https:// URL, got \"ftp://x\""},
+		{`stream|from()|alert().log('/tmp/x').mode(01777)`, "1:42: .mode(): mode: want file permissions such as 0600, got 01777"},
+	} {
+		_, err := Compile("t", "t.tick", tc.script, Options{})
+		require.Error(t, err, tc.script)
+		assert.Contains(t, err.Error(), tc.want, tc.script)
+	}
+}
+
+func TestHandlerFileOptionErrors(t *testing.T) {
+	for _, tc := range []struct{ file, want string }{
+		{"id: a\ntopic: t\nkind: log\noptions:\n  path: rel.log\n", "h.yaml:5: options.path: log path must be absolute, got \"rel.log\""},
+		{"id: a\ntopic: t\nkind: log\noptions:\n  path: /x\n  mode: nope\n", "h.yaml:6: options.mode: want an integer, got nope"},
+		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  persistent: 3\n", "h.yaml:6: options.persistent: want true or false, got 3"},
+		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  queue-size: x\n", "h.yaml:6: options.queue-size: want an integer, got x"},
+		{"id: a\ntopic: t\nkind: post\noptions:\n  url: http://h\n  timeout: 5 minutes\n", "h.yaml:6: options.timeout: want a duration such as 10s, got \"5 minutes\""},
+		{"id: a\ntopic: t\nkind: post\noptions:\n  endpoint: ep\n", "h.yaml:5: options.endpoint: tickrun has no kapacitor.conf"},
+		{"id: a\ntopic: t\nkind: exec\noptions:\n  args: [a]\n", "h.yaml:4: options: prog: missing"},
+		{"id: a\ntopic: t\nkind: exec\noptions:\n  prog: /bin/true\n  env: x\n", "h.yaml:4: options: exec handler has invalid keys: env"},
+		{"id: a\ntopic: t\nkind: pagerduty\n", `h.yaml:3: kind: handler kind "pagerduty" is not supported by tickrun`},
+	} {
+		_, err := ParseHandlerSpec("h.yaml", []byte(tc.file))
+		require.Error(t, err, tc.file)
+		assert.Contains(t, err.Error(), tc.want, tc.file)
+	}
+	s, err := ParseHandlerSpec("h.yaml", []byte("id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  persistent: true\n  queue-size: 7\n"))
+	require.NoError(t, err)
+	assert.Equal(t, map[string]any{"address": "h:1", "persistent": true, "queue-size": 7}, s.Options)
+}

@@ -1,0 +1,165 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// queueHandler is the delivery machinery every handler kind shares: a
+// bounded FIFO queue filled by the pipeline without blocking, and one
+// goroutine that tries each event in turn, retrying a failed try with
+// exponential backoff and jitter until the attempts or the time bound run
+// out. An event is counted exactly once: sent, or dropped (queue full,
+// retries exhausted, permanent error, drain timeout) and then logged with
+// its alert id.
+type queueHandler struct {
+	name   string // kind and target, e.g. "tcp 127.0.0.1:7777"
+	suffix string // appended to each payload ("\n\n" for tcp)
+	opts   DeliveryOptions
+	log    func(format string, args ...any)
+	// try makes one delivery attempt; it must give up soon after ctx is
+	// done. An error wrapped with permanent is not retried.
+	try func(ctx context.Context, payload []byte) error
+	// finish, if set, runs when the queue is empty and closed (persistent
+	// connections close there).
+	finish func(ctx context.Context)
+
+	queue  chan queueItem
+	done   chan struct{}
+	ctx    context.Context // done when close gives up waiting
+	cancel context.CancelFunc
+	once   sync.Once
+
+	sent, retried, dropped atomic.Int64
+}
+
+type queueItem struct {
+	id      string
+	payload []byte
+}
+
+// permanentError marks a failure no retry can fix (HTTP 400, a missing
+// program).
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return &permanentError{err} }
+
+// newQueueHandler starts the delivery goroutine.
+func newQueueHandler(name, suffix string, opts DeliveryOptions, t *Task, try func(context.Context, []byte) error) *queueHandler {
+	h := &queueHandler{name: name, suffix: suffix, opts: opts, log: t.logf, try: try, done: make(chan struct{})}
+	h.queue = make(chan queueItem, opts.QueueSize)
+	h.ctx, h.cancel = context.WithCancel(context.Background())
+	return h
+}
+
+// start runs the delivery goroutine; call it once finish is set.
+func (h *queueHandler) start() *queueHandler {
+	go h.run()
+	return h
+}
+
+func (h *queueHandler) deliver(ev *Event, payload []byte) {
+	b := make([]byte, 0, len(payload)+len(h.suffix))
+	b = append(append(b, payload...), h.suffix...)
+	select {
+	case h.queue <- queueItem{ev.ID, b}:
+	default:
+		h.dropped.Add(1)
+		h.log("handler %s: queue full (%d events), dropped event %q", h.name, cap(h.queue), ev.ID)
+	}
+}
+
+func (h *queueHandler) run() {
+	defer close(h.done)
+	for item := range h.queue {
+		if h.ctx.Err() != nil {
+			h.drop(item, "not delivered before the drain timeout")
+			continue
+		}
+		h.send(item)
+	}
+	if h.finish != nil {
+		h.finish(h.ctx)
+	}
+}
+
+func (h *queueHandler) drop(item queueItem, why string, args ...any) {
+	h.dropped.Add(1)
+	h.log("handler %s: dropped event %q: %s", h.name, item.id, fmt.Sprintf(why, args...))
+}
+
+// send delivers one event, retrying with exponential backoff and jitter.
+func (h *queueHandler) send(item queueItem) {
+	start := time.Now()
+	delay := h.opts.Backoff
+	for attempt := 1; ; attempt++ {
+		err := h.try(h.ctx, item.payload)
+		if err == nil {
+			h.sent.Add(1)
+			return
+		}
+		var perm *permanentError
+		switch {
+		case h.ctx.Err() != nil:
+			h.drop(item, "not delivered before the drain timeout: %v", err)
+			return
+		case errors.As(err, &perm):
+			h.drop(item, "%v (not retried)", err)
+			return
+		case attempt >= h.opts.Attempts:
+			h.drop(item, "%d attempts failed, last: %v", attempt, err)
+			return
+		}
+		// Equal jitter: half the delay fixed, half random, so handlers
+		// that failed together do not retry in lockstep.
+		wait := delay/2 + rand.N(delay/2+1)
+		if time.Since(start)+wait > h.opts.RetryMaxTime {
+			h.drop(item, "%d attempts failed in %v (retry bound %v), last: %v", attempt, time.Since(start).Round(time.Millisecond), h.opts.RetryMaxTime, err)
+			return
+		}
+		h.retried.Add(1)
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-h.ctx.Done():
+			timer.Stop()
+			h.drop(item, "not delivered before the drain timeout: %v", err)
+			return
+		}
+		delay = min(delay*2, h.opts.MaxBackoff)
+	}
+}
+
+// close waits for the queue to empty. When ctx is done first, the
+// remaining events are dropped (and counted) and close returns an error.
+func (h *queueHandler) close(ctx context.Context) error {
+	h.once.Do(func() { close(h.queue) })
+	select {
+	case <-h.done:
+		return nil
+	case <-ctx.Done():
+	}
+	before := h.dropped.Load()
+	h.cancel()
+	// Tries honour the context, so this is quick; the bound guards
+	// against a try that does not.
+	select {
+	case <-h.done:
+	case <-time.After(2 * time.Second):
+	}
+	return fmt.Errorf("handler %s: %d events not delivered before the drain timeout: %w", h.name, h.dropped.Load()-before, ctx.Err())
+}
+
+func (h *queueHandler) stats() HandlerStats {
+	return HandlerStats{Name: h.name, Sent: h.sent.Load(), Retried: h.retried.Load(), Dropped: h.dropped.Load()}
+}
+
+var _ handler = (*queueHandler)(nil)

@@ -1,0 +1,263 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// fastDelivery are delivery options small enough for tests.
+var fastDelivery = DeliveryOptions{
+	DialTimeout: 200 * time.Millisecond, WriteTimeout: 200 * time.Millisecond,
+	Attempts: 50, Backoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond, RetryMaxTime: 5 * time.Second,
+}
+
+// syncBuffer is a log the delivery goroutines may write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testHandler creates a handler of a kind outside any script.
+func testHandler(t *testing.T, kind string, opts map[string]any, d DeliveryOptions) (handler, *syncBuffer) {
+	t.Helper()
+	log := &syncBuffer{}
+	h, err := newHandler(kind, opts, &Task{opts: Options{Deliver: d, Log: log}}, "test")
+	require.NoError(t, err)
+	return h, log
+}
+
+// deliverN delivers events e1..en with payloads {"id":"ei"}.
+func deliverN(h handler, from, to int) {
+	for i := from; i <= to; i++ {
+		id := fmt.Sprintf("e%d", i)
+		h.deliver(&Event{ID: id}, []byte(`{"id":"`+id+`"}`))
+	}
+}
+
+func closeHandler(t *testing.T, h handler) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, h.close(ctx))
+}
+
+// tcpSink records what each accepted connection sent, in accept order.
+// behave, if set, handles the n-th connection (from 0) instead of reading
+// it to EOF; it returns what it read.
+type tcpSink struct {
+	ln       net.Listener
+	mu       sync.Mutex
+	conns    []*bytes.Buffer
+	accepted chan struct{}
+	wg       sync.WaitGroup
+}
+
+func startSink(t *testing.T, addr string, behave func(n int, c *net.TCPConn) []byte) *tcpSink {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	require.NoError(t, err)
+	s := &tcpSink{ln: ln, accepted: make(chan struct{}, 1000)}
+	t.Cleanup(func() { ln.Close(); s.wg.Wait() })
+	go func() {
+		for n := 0; ; n++ {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			buf := &bytes.Buffer{}
+			s.mu.Lock()
+			s.conns = append(s.conns, buf)
+			s.mu.Unlock()
+			s.accepted <- struct{}{}
+			s.wg.Add(1)
+			go func(n int) {
+				defer s.wg.Done()
+				defer conn.Close()
+				if behave != nil {
+					if b := behave(n, conn.(*net.TCPConn)); b != nil {
+						s.mu.Lock()
+						buf.Write(b)
+						s.mu.Unlock()
+						return
+					}
+				}
+				b, _ := io.ReadAll(conn)
+				s.mu.Lock()
+				buf.Write(b)
+				s.mu.Unlock()
+			}(n)
+		}
+	}()
+	return s
+}
+
+func (s *tcpSink) received() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for _, b := range s.conns {
+		out = append(out, b.String())
+	}
+	return out
+}
+
+// freeAddr returns a local address nobody listens on (for now).
+func freeAddr(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func events(from, to int, suffix string) []string {
+	var out []string
+	for i := from; i <= to; i++ {
+		out = append(out, fmt.Sprintf(`{"id":"e%d"}`, i)+suffix)
+	}
+	return out
+}
+
+// Issue 5: an endpoint refusing connections, then coming up, gets every
+// event, in order.
+func TestTCPRefusedThenUp_issue5(t *testing.T) {
+	for _, persistent := range []bool{false, true} {
+		t.Run(fmt.Sprintf("persistent=%v", persistent), func(t *testing.T) {
+			addr := freeAddr(t)
+			h, log := testHandler(t, "tcp", map[string]any{"address": addr, "persistent": persistent}, fastDelivery)
+			deliverN(h, 1, 5)
+			time.Sleep(100 * time.Millisecond) // a few refused tries
+			s := startSink(t, addr, nil)
+			deliverN(h, 6, 8)
+			closeHandler(t, h)
+			st := h.stats()
+			assert.Equal(t, int64(8), st.Sent)
+			assert.Equal(t, int64(0), st.Dropped)
+			assert.Greater(t, st.Retried, int64(0))
+			if persistent {
+				assert.Equal(t, []string{strings.Join(events(1, 8, "\n"), "")}, s.received())
+			} else {
+				assert.Equal(t, events(1, 8, "\n\n"), s.received())
+			}
+			assert.NotContains(t, log.String(), "dropped")
+		})
+	}
+}
+
+// Issue 5: an endpoint that accepts but never reads neither slows the
+// pipeline nor swallows events: each is retried up to the bound, then
+// dropped and counted; a full queue drops at once.
+func TestTCPNeverReads_issue5(t *testing.T) {
+	stop := make(chan struct{})
+	defer close(stop)
+	s := startSink(t, "127.0.0.1:0", func(int, *net.TCPConn) []byte { <-stop; return []byte{} })
+	d := fastDelivery
+	d.Attempts, d.WriteTimeout, d.QueueSize = 3, 50*time.Millisecond, 4
+	h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String()}, d)
+	deliverN(h, 1, 1)
+	<-s.accepted // the delivery goroutine is busy with e1
+	start := time.Now()
+	deliverN(h, 2, 10) // e2..e5 queued, e6..e10 dropped at once
+	assert.Less(t, time.Since(start), 50*time.Millisecond, "deliver must not wait for the endpoint")
+	closeHandler(t, h)
+	assert.Equal(t, HandlerStats{Name: "tcp " + s.ln.Addr().String(), Sent: 0, Retried: 10, Dropped: 10}, h.stats())
+	for i := 1; i <= 5; i++ {
+		assert.Contains(t, log.String(), fmt.Sprintf(`dropped event "e%d": 3 attempts failed`, i))
+	}
+	for i := 6; i <= 10; i++ {
+		assert.Contains(t, log.String(), fmt.Sprintf(`queue full (4 events), dropped event "e%d"`, i))
+	}
+}
+
+// Issue 5: an endpoint that resets the connection in the middle of an
+// event gets the event again on a new connection.
+func TestTCPResetMidWrite_issue5(t *testing.T) {
+	s := startSink(t, "127.0.0.1:0", func(n int, c *net.TCPConn) []byte {
+		if n != 0 {
+			return nil
+		}
+		b := make([]byte, 4)
+		io.ReadFull(c, b)
+		c.SetLinger(0) // close with RST
+		return []byte("RESET")
+	})
+	h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String()}, fastDelivery)
+	deliverN(h, 1, 3)
+	closeHandler(t, h)
+	assert.Equal(t, append([]string{"RESET"}, events(1, 3, "\n\n")...), s.received())
+	assert.Equal(t, HandlerStats{Name: "tcp " + s.ln.Addr().String(), Sent: 3, Retried: 1, Dropped: 0}, h.stats())
+	assert.NotContains(t, log.String(), "dropped")
+}
+
+// A persistent connection the peer closes is reopened.
+func TestTCPPersistentReconnects(t *testing.T) {
+	s := startSink(t, "127.0.0.1:0", func(n int, c *net.TCPConn) []byte {
+		if n != 0 {
+			return nil
+		}
+		b := make([]byte, len(events(1, 1, "\n")[0]))
+		io.ReadFull(c, b)
+		return b // and close
+	})
+	h, _ := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String(), "persistent": true}, fastDelivery)
+	deliverN(h, 1, 1)
+	time.Sleep(50 * time.Millisecond)
+	deliverN(h, 2, 3)
+	closeHandler(t, h)
+	assert.Equal(t, []string{events(1, 1, "\n")[0], strings.Join(events(2, 3, "\n"), "")}, s.received())
+	st := h.stats()
+	assert.Equal(t, int64(3), st.Sent)
+	assert.Equal(t, int64(0), st.Dropped)
+}
+
+// The retry bound in time drops an event even when attempts are left.
+func TestTCPRetryMaxTime(t *testing.T) {
+	d := fastDelivery
+	d.Attempts, d.RetryMaxTime = 1000, 100*time.Millisecond
+	h, log := testHandler(t, "tcp", map[string]any{"address": freeAddr(t)}, d)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	st := h.stats()
+	assert.Equal(t, int64(0), st.Sent)
+	assert.Equal(t, int64(1), st.Dropped)
+	assert.Contains(t, log.String(), "(retry bound 100ms)")
+}
+
+// At the drain timeout, what is still queued is dropped and counted.
+func TestDrainTimeoutDrops(t *testing.T) {
+	d := fastDelivery
+	d.Attempts = 1000
+	h, log := testHandler(t, "tcp", map[string]any{"address": freeAddr(t)}, d)
+	deliverN(h, 1, 5)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := h.close(ctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	assert.Contains(t, err.Error(), "5 events not delivered before the drain timeout")
+	st := h.stats()
+	assert.Equal(t, int64(0), st.Sent)
+	assert.Equal(t, int64(5), st.Dropped)
+	assert.Contains(t, log.String(), `dropped event "e5": not delivered before the drain timeout`)
+}
