@@ -163,15 +163,18 @@ func (d *Decoder) readChunk() error {
 	return nil
 }
 
-// readLines reads about size bytes of whole lines into buf: it starts with
-// carry (the partial line left by the previous call), reads blocks, and
-// cuts after the last newline, returning the rest as the new carry. At the
-// end of the input it returns everything with io.EOF.
+// readLines reads whole lines into buf: it starts with carry (the partial
+// line left by the previous call), reads blocks, and cuts after the last
+// newline, returning the rest as the new carry. It returns once it has
+// about size bytes, or as soon as a read comes back short with a complete
+// line in hand, so live input (tail -f | tickrun run) is processed as it
+// arrives. At the end of the input it returns everything with io.EOF.
 func readLines(r io.Reader, buf, carry []byte, size int) (chunk, rest []byte, err error) {
 	buf = append(buf, carry...)
 	carry = carry[:0]
+	short := false
 	for {
-		if len(buf) >= size {
+		if len(buf) >= size || short {
 			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
 				return buf[:i+1], append(carry, buf[i+1:]...), nil
 			}
@@ -179,11 +182,13 @@ func readLines(r io.Reader, buf, carry []byte, size int) (chunk, rest []byte, er
 		if cap(buf)-len(buf) < size/4 {
 			buf = slices.Grow(buf, size/2)
 		}
+		want := cap(buf) - len(buf)
 		n, err := r.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if err != nil {
 			return buf, carry, err
 		}
+		short = n < want
 	}
 }
 

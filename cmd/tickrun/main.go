@@ -197,11 +197,10 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	go func() {
 		<-ctx.Done()
 		stop() // a second signal kills the process
-		if f, ok := stdin.(*os.File); ok {
-			f.SetReadDeadline(time.Now()) // unblock a pending read where the file supports it
-		}
 	}()
-	dec := pipeline.NewDecoder(interruptible(ctx, stdin))
+	in, restore := interruptible(ctx, stdin)
+	defer restore()
+	dec := pipeline.NewDecoder(in)
 	dec.Database, dec.RP, dec.Precision = db, rp, pipeline.Precision(r.Precision)
 	dec.Workers = r.Workers
 	if dec.Workers == 0 {
@@ -281,9 +280,37 @@ func (r *runCmd) dbrp(task *pipeline.Task) (string, string, error) {
 }
 
 // interruptible returns a reader that reports context.Canceled once ctx is
-// done, so a signal ends the input like EOF would.
-func interruptible(ctx context.Context, r io.Reader) io.Reader {
-	return &ctxReader{ctx: ctx, r: r}
+// done, so a signal ends the input like EOF would. Standard input that is a
+// pipe, FIFO or terminal is switched to non-blocking mode so that Go's
+// poller can interrupt a read that waits for data; the returned function
+// restores it.
+func interruptible(ctx context.Context, r io.Reader) (io.Reader, func()) {
+	restore := func() {}
+	if f, ok := r.(*os.File); ok && !isRegular(f) {
+		fd := int(f.Fd())
+		if err := syscall.SetNonblock(fd, true); err == nil {
+			pollable := os.NewFile(uintptr(fd), f.Name())
+			// The second *os.File shares the descriptor: keep it reachable
+			// so its finalizer never closes the descriptor under f.
+			keepFiles = append(keepFiles, pollable)
+			restore = func() { syscall.SetNonblock(fd, false) }
+			go func() {
+				<-ctx.Done()
+				pollable.SetReadDeadline(time.Now()) // ends a pending read (pipes, FIFOs, terminals)
+			}()
+			r = pollable
+		}
+	}
+	return &ctxReader{ctx: ctx, r: r}, restore
+}
+
+// keepFiles holds the pollable twins of standard input (see interruptible).
+var keepFiles []*os.File
+
+// isRegular reports whether f is a regular file, whose reads never wait.
+func isRegular(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode().IsRegular()
 }
 
 type ctxReader struct {
@@ -295,5 +322,9 @@ func (c *ctxReader) Read(p []byte) (int, error) {
 	if err := c.ctx.Err(); err != nil {
 		return 0, err
 	}
-	return c.r.Read(p)
+	n, err := c.r.Read(p)
+	if err != nil && c.ctx.Err() != nil {
+		err = c.ctx.Err()
+	}
+	return n, err
 }
