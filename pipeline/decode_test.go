@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"io"
 	"math"
 	"math/rand"
 	"strconv"
@@ -264,5 +265,26 @@ func TestFastFloatMatchesParseFloat(t *testing.T) {
 		got, ok := fastValue([]byte(s))
 		require.True(t, ok, s)
 		require.Equal(t, math.Float64bits(want), math.Float64bits(got.Float()), s)
+	}
+}
+
+// Live input: a point is decoded as soon as its line has arrived, without
+// waiting for a full chunk or the end of the input.
+func TestDecoderLiveInput(t *testing.T) {
+	for _, workers := range []int{0, 2} {
+		pr, pw := io.Pipe()
+		d := NewDecoder(pr)
+		d.Workers = workers
+		go pw.Write([]byte("cpu usage_idle=5 1\n"))
+		done := make(chan *Point)
+		go func() { p, _ := d.Next(); done <- p }()
+		select {
+		case p := <-done:
+			require.NotNil(t, p)
+			assert.Equal(t, "cpu", p.Name)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("workers=%d: the point waited for more input", workers)
+		}
+		pw.Close()
 	}
 }
