@@ -246,46 +246,14 @@ func (site *callSite) staticSignatureError(args []kindSet) string {
 // suggestFunc returns ` (did you mean "x"?)` for the known function
 // closest to name, or "".
 func (c *compiler) suggestFunc(name string) string {
-	best, bestD := "", 3
-	try := func(cand string) {
-		d := editDistance(strings.ToLower(name), strings.ToLower(cand))
-		if d < bestD || d == bestD && best != "" && cand < best {
-			best, bestD = cand, d
-		}
-	}
+	var names []string
 	for n := range builtins {
-		try(n)
+		names = append(names, n)
 	}
 	if c.env != nil {
 		for n := range c.env.Funcs {
-			try(n)
+			names = append(names, n)
 		}
 	}
-	// A suggestion must be close: at most 2 edits, and fewer than half
-	// the name, so "foo" suggests nothing rather than "bool".
-	if best == "" || bestD*2 >= len([]rune(name)) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance of two strings, in runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev, cur := make([]int, len(rb)+1), make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
+	return ast.Suggest(name, names)
 }

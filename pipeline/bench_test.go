@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"sync"
 	"testing"
 
@@ -149,5 +148,3 @@ func TestWritePointAllocations(t *testing.T) {
 		t.Fatalf("WritePoint allocates %.1f times per point, want 0", allocs)
 	}
 }
-
-var _ = io.Discard

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,7 +10,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
 	"github.com/tickrun/tickrun/parser"
 )
@@ -170,6 +168,3 @@ func (s *HandlerSpec) compileMatch() (*eval.Expr, error) {
 	}
 	return l.New(), nil
 }
-
-var _ = ast.Pos{}
-var _ = errors.New

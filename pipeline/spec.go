@@ -3,7 +3,6 @@ package pipeline
 import (
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
@@ -300,41 +299,5 @@ func positioned(pos ast.Pos, err error) error {
 	return &ast.Error{Pos: pos, Msg: err.Error()}
 }
 
-// suggest returns ` (did you mean "x"?)` for the closest candidate within
-// a small edit distance, or "".
-func suggest(name string, candidates []string) string {
-	best, bestD := "", 3
-	for _, c := range candidates {
-		d := editDistance(strings.ToLower(name), strings.ToLower(c))
-		if d < bestD || (d == bestD && best != "" && c < best) {
-			best, bestD = c, d
-		}
-	}
-	// A suggestion must be close: at most 2 edits, and fewer than half
-	// the name, so "foo" suggests nothing rather than "bool".
-	if best == "" || bestD*2 >= len([]rune(name)) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
-}
+// suggest returns ` (did you mean "x"?)` for a close candidate (ast.Suggest).
+func suggest(name string, candidates []string) string { return ast.Suggest(name, candidates) }

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -70,5 +69,3 @@ func readOptional(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
 }
-
-var _ = strconv.Itoa

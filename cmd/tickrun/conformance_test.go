@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -194,5 +193,3 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return out
 }
-
-var _ = sort.Strings
