@@ -65,6 +65,7 @@ type Lambda struct {
 	rootRef  string   // the name, if the body is a bare reference
 	stateful bool
 	bufSize  int // argument slots the call sites need
+	hints    int // lookup hint slots (HintedScope)
 }
 
 // Expr is one instance of a Lambda: it owns the state of the stateful
@@ -73,6 +74,7 @@ type Lambda struct {
 type Expr struct {
 	l      *Lambda
 	buf    []Value // function arguments, one region per call site
+	hints  []int   // where each reference site found its field last time
 	count  int64   // count(): shared by every count() call of the lambda
 	sigma  sigmaState
 	spread spreadState
@@ -82,7 +84,7 @@ type Expr struct {
 // New returns a fresh expression instance with its own state for count(),
 // sigma() and spread().
 func (l *Lambda) New() *Expr {
-	e := &Expr{l: l, buf: make([]Value, l.bufSize)}
+	e := &Expr{l: l, buf: make([]Value, l.bufSize), hints: make([]int, l.hints)}
 	e.spread.reset()
 	e.rng.seed(nextSeed())
 	return e
@@ -312,7 +314,7 @@ func (c *compiler) reference(x *ast.Reference) *node {
 // reported as a warning (Kapacitor would fail on every point) and the node
 // stays a runtime node that returns the same error.
 func (c *compiler) fold(n *node, at ast.Expr) *node {
-	tmp := &Expr{l: c.lambda, buf: make([]Value, c.lambda.bufSize)}
+	tmp := &Expr{l: c.lambda, buf: make([]Value, c.lambda.bufSize), hints: make([]int, c.lambda.hints)}
 	tmp.spread.reset()
 	v, err := n.fn(tmp, nil)
 	if err != nil {

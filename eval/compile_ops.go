@@ -8,6 +8,7 @@ import (
 
 // binaryInfo is what a binary node needs at run time to report a failure.
 type binaryInfo struct {
+	hint   int // the Expr's hint slot for a reference lookup (HintedScope)
 	op     ast.Op
 	x, y   string // reference names of the operands, if isRef
 	xIsRef bool
@@ -36,7 +37,8 @@ func (c *compiler) binary(b *ast.Binary) *node {
 		c.errorf(b, "unknown binary operator %v", op)
 		return failing(fmt.Errorf("unknown binary operator %v", op))
 	}
-	info := &binaryInfo{op: op, x: x.ref, y: y.ref, xIsRef: x.isRef, yIsRef: y.isRef}
+	info := &binaryInfo{op: op, x: x.ref, y: y.ref, xIsRef: x.isRef, yIsRef: y.isRef, hint: c.lambda.hints}
+	c.lambda.hints++
 	n := &node{fn: binaryFn(info, x, y), bfn: binaryBoolFn(info, x, y)}
 	if x.kinds == 0 || y.kinds == 0 {
 		return n // an operand always fails; it was reported already
@@ -170,12 +172,12 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 		return nil
 	}
 	c := y.val
-	name, m := x.ref, cmpMask(op)
+	name, m, slot := x.ref, cmpMask(op), info.hint
 	switch c.Kind {
 	case Int:
 		ci, cf := c.Int(), float64(c.Int())
-		return func(_ *Expr, s Scope) (bool, error) {
-			v, err := s.Lookup(name)
+		return func(e *Expr, s Scope) (bool, error) {
+			v, err := lookup(e, s, name, slot)
 			if err != nil {
 				return false, err
 			}
@@ -189,8 +191,8 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 		}
 	case Float:
 		cf := c.Float()
-		return func(_ *Expr, s Scope) (bool, error) {
-			v, err := s.Lookup(name)
+		return func(e *Expr, s Scope) (bool, error) {
+			v, err := lookup(e, s, name, slot)
 			if err != nil {
 				return false, err
 			}
@@ -204,8 +206,8 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 		}
 	case String:
 		cs := c.Str()
-		return func(_ *Expr, s Scope) (bool, error) {
-			v, err := s.Lookup(name)
+		return func(e *Expr, s Scope) (bool, error) {
+			v, err := lookup(e, s, name, slot)
 			if err != nil {
 				return false, err
 			}
@@ -291,4 +293,9 @@ func unaryFn(op ast.Op, x *node) evalFn {
 		}
 		return Value{}, unaryError(v, x)
 	}
+}
+
+// lookup reads a reference through the Expr's hint for this site.
+func lookup(e *Expr, s Scope, name string, slot int) (Value, error) {
+	return s.LookupHint(name, &e.hints[slot])
 }

@@ -47,6 +47,25 @@ func (p *point) Lookup(name string) (eval.Value, error) {
 
 func (p *point) Time() int64 { return p.time }
 
+// LookupHint makes the test point an eval.HintedScope, like pipeline.Point.
+func (p *point) LookupHint(name string, hint *int) (eval.Value, error) {
+	if i := *hint; i < len(p.fields) && p.fields[i].name == name {
+		for j := range p.tags {
+			if p.tags[j].name == name {
+				return eval.Value{}, fmt.Errorf("cannot have field and tags with same name %q", name)
+			}
+		}
+		return p.fields[i].v, nil
+	}
+	for i := range p.fields {
+		if p.fields[i].name == name {
+			*hint = i
+			break
+		}
+	}
+	return p.Lookup(name)
+}
+
 var _ eval.Scope = (*point)(nil)
 
 // pointTime is a Friday, 13:45:30.5 UTC.

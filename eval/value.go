@@ -142,6 +142,12 @@ type Scope interface {
 	// neither, or an error if it has both (Kapacitor: "cannot have field and
 	// tags with same name").
 	Lookup(name string) (Value, error)
+	// LookupHint is Lookup given where this lookup site found the name
+	// last time (*hint, an index the scope defines); the scope may try it
+	// first and must update it. A point's fields keep their order from
+	// point to point, so a hint saves the scan. Scopes without an order
+	// simply call Lookup.
+	LookupHint(name string, hint *int) (Value, error)
 	// Time returns the point's time in nanoseconds since the Unix epoch.
 	Time() int64
 }

@@ -6,7 +6,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/tickrun/tickrun/eval"
 	"github.com/tickrun/tickrun/internal/tickgen"
+	"github.com/tickrun/tickrun/parser"
 	"github.com/tickrun/tickrun/pipeline"
 )
 
@@ -146,5 +148,26 @@ func TestWritePointAllocations(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() { task.WritePoint(p) })
 	if allocs != 0 {
 		t.Fatalf("WritePoint allocates %.1f times per point, want 0", allocs)
+	}
+}
+
+// BenchmarkLambda is `"usage_idle" < 10` on one decoded telegraf point (10
+// fields, 2 tags): the lambda target of issue 6.
+func BenchmarkLambda(b *testing.B) {
+	_, p := seedTask(b)
+	x, err := parser.ParseExpr("lambda", `"usage_idle" < 10`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	l, probs := eval.Compile(x, &eval.Env{}, eval.Bool)
+	if len(probs) > 0 {
+		b.Fatal(probs)
+	}
+	e := l.New()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := e.EvalBool(p); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

@@ -102,6 +102,16 @@ func (s *evalScope) Lookup(name string) (eval.Value, error) {
 	return v, nil
 }
 
+// LookupHint implements eval.Scope: the point's fields through the hint,
+// then earlier results.
+func (s *evalScope) LookupHint(name string, hint *int) (eval.Value, error) {
+	v, err := s.p.LookupHint(name, hint)
+	if err != nil || v.Kind != eval.Missing {
+		return v, err
+	}
+	return s.Lookup(name)
+}
+
 func (s *evalScope) Time() int64 { return s.p.Timestamp }
 
 var errTagType = errors.New("result of a tag expression must be of type string")

@@ -88,6 +88,33 @@ func (p *Point) Lookup(name string) (eval.Value, error) {
 	return eval.Value{}, nil
 }
 
+// LookupHint implements eval.Scope: Lookup, trying the field at *hint
+// first (points of a series keep their fields in the same order).
+func (p *Point) LookupHint(name string, hint *int) (eval.Value, error) {
+	i := *hint
+	if i >= len(p.Fields) || p.Fields[i].Key != name {
+		i = -1
+		for j := range p.Fields {
+			if p.Fields[j].Key == name {
+				i = j
+				*hint = j
+				break
+			}
+		}
+	}
+	t, isTag := p.Tag(name)
+	switch {
+	case i >= 0 && isTag:
+		return eval.Value{}, &sameNameError{name}
+	case i >= 0:
+		return p.Fields[i].Value, nil
+	case isTag:
+		return eval.StringValue(t), nil
+	}
+	return eval.Value{}, nil
+}
+
+
 // sameNameError is Kapacitor's error for a name that is both a field and a
 // tag (lambda.md §2).
 type sameNameError struct{ name string }

@@ -150,4 +150,7 @@ func (s *matchScope) Lookup(name string) (eval.Value, error) {
 	return eval.Value{}, fmt.Errorf("no tag exists for %s", name)
 }
 
+// LookupHint implements eval.Scope; events have no field order to hint.
+func (s *matchScope) LookupHint(name string, _ *int) (eval.Value, error) { return s.Lookup(name) }
+
 func (s *matchScope) Time() int64 { return s.ev.Time }
