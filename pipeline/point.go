@@ -114,7 +114,6 @@ func (p *Point) LookupHint(name string, hint *int) (eval.Value, error) {
 	return eval.Value{}, nil
 }
 
-
 // sameNameError is Kapacitor's error for a name that is both a field and a
 // tag (lambda.md §2).
 type sameNameError struct{ name string }
