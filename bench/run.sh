@@ -29,6 +29,12 @@ run() { # name script input [flags...]
 	printf '%-28s %12s points/s  (runs: %s)  max RSS %d MiB\n' "$name" "$median" "${rates[*]}" $((rss / 1024))
 }
 
+# The machine's speed varies from hour to hour; the input-side floor
+# (line-protocol/v2 alone, from shared/tools) calibrates the figures.
+if [ -d ../shared/tools/decodefloor ]; then
+	(cd ../shared/tools/decodefloor && go build -o "$OLDPWD/$out/decodefloor" .)
+	printf '%-28s ' "decodefloor (1 core)"; "$out/decodefloor" < "$out/cpu_$n.lp" 2>&1
+fi
 run seed_no_alert bench/seed.tick "$out/cpu_$n.lp"
 run window_mean bench/window_mean.tick "$out/cpu_$n.lp"
 run window_mean_by_host bench/window_mean_by_host.tick "$out/cpu_$n.lp"
