@@ -442,11 +442,11 @@ var unsupportedNodes = map[string]bool{
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
 var unsupportedProps = map[string]bool{
-	"alert.category": true, "alert.inhibit": true, "alert.email": true, "alert.slack": true,
-	"alert.pagerDuty": true, "alert.pagerDuty2": true, "alert.victorOps": true,
-	"alert.opsGenie": true, "alert.opsGenie2": true, "alert.telegram": true, "alert.hipChat": true,
+	"alert.category": true, "alert.inhibit": true,
+	"alert.pagerDuty": true,
+	"alert.opsGenie":  true, "alert.hipChat": true,
 	"alert.alerta": true, "alert.sensu": true, "alert.pushover": true, "alert.talk": true,
-	"alert.mqtt": true, "alert.snmpTrap": true, "alert.kafka": true, "alert.teams": true,
-	"alert.discord": true, "alert.serviceNow": true, "alert.bigPanda": true, "alert.zenoss": true,
+	"alert.mqtt": true, "alert.snmpTrap": true, "alert.kafka": true,
+	"alert.serviceNow": true, "alert.bigPanda": true, "alert.zenoss": true,
 	"alert.servicenow": true, "alert.all": false,
 }

@@ -85,6 +85,10 @@ type handlerKind struct {
 	// target names where the handler delivers, from its options (e.g. the
 	// TCP address), for statistics and captured deliveries.
 	target func(opts map[string]any) string
+	// request, if set, makes the kind a webhook (handler_webhook.go): it
+	// resolves the options against kapacitor.conf into the request each
+	// event becomes; new and target are then unused.
+	request func(opts map[string]any, t *Task) (*webhook, error)
 }
 
 // commonOptions are accepted by every handler kind.
@@ -153,6 +157,9 @@ func newHandler(kind string, opts map[string]any, t *Task, id string) (handler, 
 	if err := k.validate(kind, opts); err != nil {
 		return nil, err
 	}
+	if k.request != nil {
+		return newWebhookHandler(kind, k, opts, t)
+	}
 	if t != nil && t.opts.Deliver.Capture != nil {
 		return &captureHandler{kind: kind, target: k.target(opts), capture: t.opts.Deliver.Capture}, nil
 	}
@@ -174,10 +181,20 @@ func deliveryOptions(t *Task, opts map[string]any) DeliveryOptions {
 type captureHandler struct {
 	kind, target string
 	capture      func(kind, target string, payload []byte)
-	sent         int64
+	// build, if set, turns the event into what the kind sends (a
+	// webhook's request body); events it fails on are not captured.
+	build func(ev *Event, payload []byte) ([]byte, error)
+	sent  int64
 }
 
-func (h *captureHandler) deliver(_ *Event, payload []byte) {
+func (h *captureHandler) deliver(ev *Event, payload []byte) {
+	if h.build != nil {
+		b, err := h.build(ev, payload)
+		if err != nil {
+			return
+		}
+		payload = b
+	}
 	h.sent++
 	h.capture(h.kind, h.target, payload)
 }

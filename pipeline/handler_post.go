@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/tickrun/tickrun/ast"
 )
 
 // The post kind sends each event's JSON in an HTTP POST with content type
@@ -23,14 +27,20 @@ func init() {
 		options: []string{"url", "endpoint", "headers", "timeout", "capture-response", "skip-ssl-verification"},
 		check: func(opts map[string]any) error {
 			if _, ok := opts["endpoint"]; ok {
-				return fmt.Errorf("endpoint: tickrun has no kapacitor.conf [[httppost]] endpoints; give the url")
-			}
-			raw, err := optString(opts, "url", true)
-			if err != nil {
-				return err
-			}
-			if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-				return fmt.Errorf("url: want an http:// or https:// URL, got %q", raw)
+				if _, err := optString(opts, "endpoint", true); err != nil {
+					return err
+				}
+				if _, ok := opts["url"]; ok {
+					return fmt.Errorf("url: give the url or an endpoint of kapacitor.conf, not both")
+				}
+			} else {
+				raw, err := optString(opts, "url", true)
+				if err != nil {
+					return fmt.Errorf("%v (give the url, or the endpoint of an [[httppost]] section of kapacitor.conf)", err)
+				}
+				if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return fmt.Errorf("url: want an http:// or https:// URL, got %q", raw)
+				}
 			}
 			if _, err := optHeaders(opts, "headers"); err != nil {
 				return err
@@ -52,6 +62,15 @@ func init() {
 			p := &httpPost{}
 			p.url, _ = optString(opts, "url", true)
 			p.headers, _ = optHeaders(opts, "headers")
+			name := "post " + p.url
+			if ep, _ := optString(opts, "endpoint", false); ep != "" {
+				c, err := taskConfig(t).Service("httppost", ep)
+				if err != nil {
+					return nil, err
+				}
+				p.url, p.headers, name = c.String("url"), endpointHeaders(c, p.headers), "post endpoint "+ep
+				p.redact = "endpoint " + ep
+			}
 			timeout, _ := optDuration(opts, "timeout", 10*time.Second)
 			p.capture, _ = optBool(opts, "capture-response")
 			skip, _ := optBool(opts, "skip-ssl-verification")
@@ -60,9 +79,15 @@ func init() {
 				tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true}
 			}
 			p.client = &http.Client{Transport: tr, Timeout: timeout}
-			return newQueueHandler("post "+p.url, "", deliveryOptions(t, opts), t, p.try).start(), nil
+			return newQueueHandler(name, "", deliveryOptions(t, opts), t, p.try).start(), nil
 		},
-		target: func(opts map[string]any) string { s, _ := opts["url"].(string); return s },
+		target: func(opts map[string]any) string {
+			if ep, _ := opts["endpoint"].(string); ep != "" {
+				return "endpoint " + ep
+			}
+			s, _ := opts["url"].(string)
+			return s
+		},
 	})
 }
 
@@ -71,6 +96,22 @@ type httpPost struct {
 	headers [][2]string
 	capture bool
 	client  *http.Client
+	// redact, if set, replaces the URL in errors: URLs from kapacitor.conf
+	// may hold tokens.
+	redact string
+}
+
+// endpointHeaders are the headers of an [[httppost]] endpoint (with its
+// basic-auth as an Authorization header), overridden by the handler's own.
+func endpointHeaders(c *ServiceConfig, own [][2]string) [][2]string {
+	out := c.Headers("headers")
+	if ba, ok := c.values["basic-auth"].(map[string]any); ok {
+		u, _ := ba["username"].(string)
+		pw, _ := ba["password"].(string)
+		out = append(out, [2]string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte(u+":"+pw))})
+	}
+	// http.Header.Set in try applies them in order: the handler's win.
+	return append(out, own...)
 }
 
 func (p *httpPost) try(ctx context.Context, payload []byte) error {
@@ -84,6 +125,10 @@ func (p *httpPost) try(ctx context.Context, payload []byte) error {
 	}
 	resp, err := p.client.Do(req)
 	if err != nil {
+		var ue *url.Error
+		if p.redact != "" && errors.As(err, &ue) {
+			return fmt.Errorf("POST %s: %v", p.redact, ue.Err)
+		}
 		return err
 	}
 	defer resp.Body.Close()
@@ -99,4 +144,24 @@ func (p *httpPost) try(ctx context.Context, payload []byte) error {
 		return err
 	}
 	return permanent(err)
+}
+
+// postProp is .post(url), or .post() followed by .endpoint(name) for an
+// [[httppost]] endpoint of kapacitor.conf.
+func postProp() *Prop {
+	p := handlerProp("post", "send events in an HTTP POST to this URL (or to the .endpoint() that follows)", []argKind{argString}, 0, func(a []value) map[string]any {
+		return map[string]any{"url": a[0].scalar.Str()}
+	})
+	withURL := p.set
+	p.MinArgs = -1
+	p.set = func(b *binder, x node, at *ast.Chain, a []value) error {
+		if len(a) > 0 {
+			return withURL(b, x, at, a)
+		}
+		// Checked by .endpoint(), or when the task starts.
+		n := x.(*alertNode)
+		n.handlers = append(n.handlers, &HandlerSpec{ID: n.name + " post", Kind: "post", Options: map[string]any{}})
+		return nil
+	}
+	return p
 }

@@ -65,7 +65,7 @@ func init() {
 				states: map[string]*alertState{},
 			}, nil
 		},
-		Props: []*Prop{
+		Props: append([]*Prop{
 			levelProp("info", Info, false), levelProp("warn", Warning, false), levelProp("crit", Critical, false),
 			levelProp("infoReset", Info, true), levelProp("warnReset", Warning, true), levelProp("critReset", Critical, true),
 			tmplProp("id", "event id template", func(n *alertNode) (*string, *ast.Pos) { return &n.idT, &n.tmplPos[0] }),
@@ -79,9 +79,8 @@ func init() {
 				return map[string]any{"path": a[0].scalar.Str()}
 			}),
 			handlerOptProp("log", "mode", "file mode of the last .log() file when created (default 0600)", argInt, func(v value) any { return v.scalar.Int() }),
-			handlerProp("post", "send events in an HTTP POST to this URL", []argKind{argString}, 0, func(a []value) map[string]any {
-				return map[string]any{"url": a[0].scalar.Str()}
-			}),
+			postProp(),
+			handlerOptProp("post", "endpoint", "the [[httppost]] endpoint of kapacitor.conf the last .post() sends to", argString, func(v value) any { return v.scalar.Str() }),
 			{Name: "header", Doc: "add an HTTP header to the last .post()", Args: []argKind{argString, argString},
 				set: func(_ *binder, x node, at *ast.Chain, a []value) error {
 					s := x.(*alertNode).lastHandler("post")
@@ -136,7 +135,7 @@ func init() {
 			str("idField", "add the id as this field", func(n *alertNode, s string) { n.idField = s }),
 			str("messageField", "add the message as this field", func(n *alertNode, s string) { n.messageField = s }),
 			str("durationField", "add the duration (ns) as this field", func(n *alertNode, s string) { n.durationField = s }),
-		},
+		}, serviceProps()...),
 	})
 }
 
@@ -174,6 +173,7 @@ func tmplProp(name, doc string, field func(*alertNode) (*string, *ast.Pos)) *Pro
 }
 
 func (n *alertNode) start(t *Task) error {
+	n.addGlobalHandlers(t.opts.Config)
 	if len(n.handlers) > 0 {
 		n.own = t.topics.anonymous(&n.nodeBase)
 		for _, spec := range n.handlers {

@@ -54,6 +54,10 @@ type Options struct {
 	FlushWindows bool
 	// Deliver tunes alert delivery; zero values take the defaults.
 	Deliver DeliveryOptions
+	// Config is the user's kapacitor.conf: URLs, credentials and defaults
+	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
+	// httppost handlers. Without it those handlers are errors.
+	Config *KapacitorConfig
 }
 
 // Stats counts what a task has done.

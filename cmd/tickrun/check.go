@@ -16,6 +16,7 @@ import (
 type checkCmd struct {
 	Scripts []string          `arg:"" name:"SCRIPT.tick" help:"Scripts to check."`
 	Handler []string          `name:"handler" placeholder:"FILE" help:"Topic handler files to check too."`
+	Config  string            `name:"config" placeholder:"FILE" help:"A kapacitor.conf to check the scripts' handlers against (without it, every handler section counts as enabled)."`
 	Var     map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Values of typed script vars."`
 	JSON    bool              `name:"json" help:"Print problems as JSON objects, one per line, for editors."`
 }
@@ -35,6 +36,13 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 	if !ok {
 		code = exitScript
 	}
+	conf, ok := loadConfig(c.Config, stderr)
+	if !ok {
+		return exitScript
+	}
+	if conf == nil {
+		conf = &pipeline.KapacitorConfig{Lenient: true}
+	}
 	for _, path := range c.Scripts {
 		src, err := os.ReadFile(path)
 		if err != nil {
@@ -43,7 +51,7 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 			continue
 		}
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, Handlers: handlers})
+		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, Handlers: handlers, Config: conf})
 		if err == nil {
 			task.Close(context.Background())
 		}

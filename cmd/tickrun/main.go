@@ -52,6 +52,7 @@ type cli struct {
 type runCmd struct {
 	Script        string            `arg:"" name:"SCRIPT.tick" help:"The TICKscript to run." type:"existingfile"`
 	Handler       []string          `name:"handler" placeholder:"FILE" help:"A topic handler file (YAML or JSON), as for kapacitor define-topic-handler. Repeatable."`
+	Config        string            `name:"config" placeholder:"FILE" help:"A kapacitor.conf: its handler sections ([slack], [smtp], [[httppost]], ...) configure the handlers."`
 	DBRP          string            `name:"dbrp" placeholder:"DB.RP" help:"Database and retention policy the stdin points are written to (default: the script's first dbrp, else telegraf.autogen)."`
 	Task          string            `name:"task" placeholder:"NAME" help:"Task name (.TaskName in templates); default: the file name without .tick."`
 	Hostname      string            `name:"hostname" help:"Server host name shown by the default details (default: this host's name)."`
@@ -135,11 +136,32 @@ func loadHandlers(files []string, stderr io.Writer) ([]*pipeline.HandlerSpec, bo
 	return specs, true
 }
 
+// loadConfig reads a kapacitor.conf, if one is given, and tells which of
+// its sections are ignored.
+func loadConfig(path string, stderr io.Writer) (*pipeline.KapacitorConfig, bool) {
+	if path == "" {
+		return nil, true
+	}
+	c, err := pipeline.LoadKapacitorConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return nil, false
+	}
+	if n := c.Notice(); n != "" {
+		fmt.Fprintln(stderr, n)
+	}
+	return c, true
+}
+
 func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	src, err := os.ReadFile(r.Script)
 	if err != nil {
 		fmt.Fprintln(stderr, "tickrun:", err)
 		return exitFailed
+	}
+	conf, ok := loadConfig(r.Config, stderr)
+	if !ok {
+		return exitScript
 	}
 	handlers, ok := loadHandlers(r.Handler, stderr)
 	if !ok {
@@ -158,6 +180,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 		Server:   pipeline.ServerInfo{Hostname: host, ClusterID: r.ClusterID, ServerID: r.ServerID},
 		Handlers: handlers,
 		Log:      stderr,
+		Config:   conf,
 
 		FlushWindows: r.FlushWindows,
 	}
