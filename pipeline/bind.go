@@ -434,7 +434,7 @@ var errBrokenVar = errors.New("variable with an invalid definition")
 // unsupportedNodes are Kapacitor chain methods tickrun rejects by name
 // rather than calling them unknown (nodes.md §22).
 var unsupportedNodes = map[string]bool{
-	"influxDBOut": true, "httpPost": true, "kapacitorLoopback": true, "sideload": true,
+	"kapacitorLoopback": true, "sideload": true,
 	"combine": true, "barrier": true, "trickle": true, "holtWinters": true,
 	"holtWintersWithFit": true, "ec2Autoscale": true, "k8sAutoscale": true,
 	"swarmAutoscale": true, "udf": true,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -30,7 +31,7 @@ func TestGolden(t *testing.T) {
 		dir := dir
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
-			events, log := runGolden(t, dir)
+			events, log, deliveries := runGolden(t, dir)
 			check := func(name, got string) {
 				path := filepath.Join(dir, name)
 				if *update {
@@ -46,21 +47,27 @@ func TestGolden(t *testing.T) {
 			}
 			check("expected.jsonl", events)
 			check("errors.txt", log)
+			check("deliveries.txt", deliveries)
 		})
 	}
 }
 
-func runGolden(t *testing.T, dir string) (events, log string) {
+func runGolden(t *testing.T, dir string) (events, log, deliveries string) {
 	src, err := os.ReadFile(filepath.Join(dir, "script.tick"))
 	require.NoError(t, err)
-	var out, logBuf bytes.Buffer
-	task, err := pipeline.Compile("script", "script.tick", string(src), pipeline.Options{
+	var out, logBuf, sent bytes.Buffer
+	opts := pipeline.Options{
 		Log:     &logBuf,
 		OnEvent: func(_ *pipeline.Event, payload []byte) { out.Write(payload); out.WriteByte('\n') },
 		Server:  pipeline.ServerInfo{Hostname: "localhost", ClusterID: pipeline.NilUUID, ServerID: pipeline.NilUUID},
-	})
+	}
+	// What handlers and output nodes would send, captured instead.
+	opts.Deliver.Capture = func(kind, target string, payload []byte) {
+		fmt.Fprintf(&sent, "%s %s\n%s\n", kind, target, payload)
+	}
+	task, err := pipeline.Compile("script", "script.tick", string(src), opts)
 	if err != nil {
-		return "", task.ErrorText(err)
+		return "", task.ErrorText(err), ""
 	}
 	in, err := os.Open(filepath.Join(dir, "input.lp"))
 	require.NoError(t, err)
@@ -68,5 +75,5 @@ func runGolden(t *testing.T, dir string) (events, log string) {
 	_, err = task.WriteLineProtocol(in, "telegraf", "autogen", func(e *pipeline.LineError) { logBuf.WriteString(e.Error() + "\n") })
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
-	return out.String(), strings.TrimLeft(logBuf.String(), "\n")
+	return out.String(), strings.TrimLeft(logBuf.String(), "\n"), sent.String()
 }
