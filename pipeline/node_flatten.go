@@ -33,7 +33,7 @@ type flattenGroup struct {
 	dims    Dimensions
 	tags    []Tag
 	points  []*Point // owned
-	free    []*Point
+	free    pointPool
 }
 
 func init() {
@@ -68,21 +68,14 @@ func (n *flattenNode) point(p *Point) {
 	if !g.hasTime || t != g.time {
 		if len(g.points) > 0 {
 			n.flatten(g)
-			g.free = append(g.free, g.points...)
+			g.free.put(g.points...)
 			g.points = g.points[:0]
 		}
 		g.time, g.hasTime, g.name = t, true, p.Name
 		g.dims = Dimensions{ByName: p.Dims.ByName, TagNames: append(g.dims.TagNames[:0], p.Dims.TagNames...)}
 		g.tags = append(g.tags[:0], p.GroupTags()...)
 	}
-	var c *Point
-	if k := len(g.free); k > 0 {
-		c, g.free = g.free[k-1], g.free[:k-1]
-	} else {
-		c = &Point{}
-	}
-	c.CopyFrom(p)
-	g.points = append(g.points, c)
+	g.points = append(g.points, g.free.copyOf(p))
 }
 
 // flatten emits the group's collected points as one point.

@@ -91,7 +91,7 @@ type unionNode struct {
 	bufs   [][]unionItem // per parent, in arrival order
 	marks  []int64       // per parent: time of its oldest buffered (or last seen) message
 	seen   []bool        // per parent: has sent something
-	free   []*Point
+	free   pointPool
 }
 
 // unionItem is one buffered message: an owned point or batch.
@@ -130,13 +130,7 @@ func (n *unionNode) point(p *Point) { n.pointFrom(0, p) }
 func (n *unionNode) batch(b *Batch) { n.batchFrom(0, b) }
 
 func (n *unionNode) pointFrom(i int, p *Point) {
-	var c *Point
-	if k := len(n.free); k > 0 {
-		c, n.free = n.free[k-1], n.free[:k-1]
-	} else {
-		c = &Point{}
-	}
-	c.CopyFrom(p)
+	c := n.free.copyOf(p)
 	if n.rename != "" {
 		c.Name = n.rename
 		if c.Dims.ByName {
@@ -195,7 +189,7 @@ func (n *unionNode) emitReady(drain bool) {
 func (n *unionNode) forward(it unionItem) {
 	if it.p != nil {
 		n.emit(it.p)
-		n.free = append(n.free, it.p)
+		n.free.put(it.p)
 		return
 	}
 	n.emitBatch(it.b)

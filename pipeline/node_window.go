@@ -26,7 +26,7 @@ type windowGroup struct {
 	tags     []Tag
 	dims     Dimensions
 	buf      []*Point // in arrival order; owned copies
-	free     []*Point // recycled points
+	free     pointPool
 	nextEmit int64
 	count    int64 // points seen (count windows)
 }
@@ -98,14 +98,7 @@ func (n *windowNode) group(p *Point) *windowGroup {
 
 // keep appends an owned copy of p to the group's buffer.
 func (g *windowGroup) keep(p *Point) {
-	var c *Point
-	if k := len(g.free); k > 0 {
-		c, g.free = g.free[k-1], g.free[:k-1]
-	} else {
-		c = &Point{}
-	}
-	c.CopyFrom(p)
-	g.buf = append(g.buf, c)
+	g.buf = append(g.buf, g.free.copyOf(p))
 }
 
 // purge drops leading points that are not included: time before oldest
@@ -119,7 +112,7 @@ func (g *windowGroup) purge(oldest int64, inclusive bool) {
 			break
 		}
 	}
-	g.free = append(g.free, g.buf[:i]...)
+	g.free.put(g.buf[:i]...)
 	g.buf = append(g.buf[:0], g.buf[i:]...)
 }
 
@@ -155,7 +148,7 @@ func (n *windowNode) point(p *Point) {
 func (n *windowNode) countPoint(g *windowGroup, p *Point) {
 	g.keep(p)
 	if int64(len(g.buf)) > n.periodCount {
-		g.free = append(g.free, g.buf[0])
+		g.free.put(g.buf[0])
 		g.buf = append(g.buf[:0], g.buf[1:]...)
 	}
 	g.count++

@@ -290,3 +290,22 @@ func (p *Point) String() string {
 
 // String returns "key=value" with the value printed as templates print it.
 func (f Field) String() string { return f.Key + "=" + formatValue(f.Value) }
+
+// pointPool recycles the points a node keeps (window buffers, union and
+// flatten queues), so steady state allocates nothing.
+type pointPool []*Point
+
+// copyOf returns an owned copy of p, reusing a recycled point if any.
+func (pp *pointPool) copyOf(p *Point) *Point {
+	var c *Point
+	if k := len(*pp); k > 0 {
+		c, *pp = (*pp)[k-1], (*pp)[:k-1]
+	} else {
+		c = &Point{}
+	}
+	c.CopyFrom(p)
+	return c
+}
+
+// put recycles points no longer referenced.
+func (pp *pointPool) put(ps ...*Point) { *pp = append(*pp, ps...) }
