@@ -107,25 +107,10 @@ func (n *multiSelectNode) batch(b *Batch) {
 // such point, logging the others.
 func (n *multiSelectNode) collect(b *Batch) []selected {
 	var cands []selected
-	kind := eval.Missing
-	for _, p := range b.Points {
-		v, ok := p.Field(n.field)
-		if !ok {
-			n.fail("cannot aggregate", fmt.Errorf("field %q missing from point", n.field))
-			continue
-		}
-		if kind == eval.Missing {
-			numeric := v.Kind == eval.Float || v.Kind == eval.Int
-			if !numeric && !(n.fn == "distinct" && (v.Kind == eval.String || v.Kind == eval.Bool)) {
-				n.fail("invalid influxql func", fmt.Errorf("%s does not accept %s values", n.fn, v.Kind))
-				return nil
-			}
-			kind = v.Kind
-		} else if v.Kind != kind {
-			n.fail("cannot aggregate", fmt.Errorf("field %s has wrong type: got %s exp %s", n.field, goTypeName(v.Kind), goTypeName(kind)))
-			continue
-		}
+	if !fieldValues(&n.nodeBase, b, n.field, n.fn, n.fn == "distinct", func(_ int, p *Point, v eval.Value) {
 		cands = append(cands, selected{p: p, v: v})
+	}) {
+		return nil
 	}
 	return cands
 }

@@ -238,27 +238,12 @@ func (n *aggNode) point(p *Point) { n.pending.add(p, n.batch) }
 // batch aggregates one batch into one point.
 func (n *aggNode) batch(b *Batch) {
 	n.vals, n.idx, n.times = n.vals[:0], n.idx[:0], n.times[:0]
-	kind := eval.Missing
-	for i, p := range b.Points {
-		v, ok := p.Field(n.field)
-		if !ok {
-			n.fail("cannot aggregate", fmt.Errorf("field %q missing from point", n.field))
-			continue
-		}
-		if kind == eval.Missing {
-			kind = v.Kind
-			numeric := kind == eval.Float || kind == eval.Int
-			if !numeric && !(n.fn.anyKind && (kind == eval.String || kind == eval.Bool)) {
-				n.fail("invalid influxql func", fmt.Errorf("%s does not accept %s values", n.fn.name, kind))
-				return
-			}
-		} else if v.Kind != kind {
-			n.fail("cannot aggregate", fmt.Errorf("field %s has wrong type: got %s exp %s", n.field, goTypeName(v.Kind), goTypeName(kind)))
-			continue
-		}
+	if !fieldValues(&n.nodeBase, b, n.field, n.fn.name, n.fn.anyKind, func(i int, p *Point, v eval.Value) {
 		n.vals = append(n.vals, v)
 		n.idx = append(n.idx, i)
 		n.times = append(n.times, p.Timestamp)
+	}) {
+		return
 	}
 	if len(n.vals) == 0 && n.fn.name != "count" && n.fn.name != "sum" {
 		return
@@ -293,3 +278,31 @@ func (n *aggNode) batch(b *Batch) {
 }
 
 var _ batchNode = (*aggNode)(nil)
+
+// fieldValues calls keep for each point of b that has field with the kind
+// of the first point having it (nodes.md §9); the other points are logged
+// and skipped. It returns false, having logged it, when fn does not accept
+// that kind: numbers always, strings and booleans when anyKind.
+func fieldValues(n *nodeBase, b *Batch, field, fn string, anyKind bool, keep func(i int, p *Point, v eval.Value)) bool {
+	kind := eval.Missing
+	for i, p := range b.Points {
+		v, ok := p.Field(field)
+		if !ok {
+			n.fail("cannot aggregate", fmt.Errorf("field %q missing from point", field))
+			continue
+		}
+		if kind == eval.Missing {
+			kind = v.Kind
+			numeric := kind == eval.Float || kind == eval.Int
+			if !numeric && !(anyKind && (kind == eval.String || kind == eval.Bool)) {
+				n.fail("invalid influxql func", fmt.Errorf("%s does not accept %s values", fn, kind))
+				return false
+			}
+		} else if v.Kind != kind {
+			n.fail("cannot aggregate", fmt.Errorf("field %s has wrong type: got %s exp %s", field, goTypeName(v.Kind), goTypeName(kind)))
+			continue
+		}
+		keep(i, p, v)
+	}
+	return true
+}
