@@ -240,8 +240,11 @@ func (d *Decoder) fixChunk() []byte {
 	line, outStart := 1, 0
 	startLine := 1 // where the current entry starts (strings may span lines)
 	cr := false    // the current entry has a \r outside a string
+	valueStart := false // the next byte is the first of a field value
 	for i := 0; i < len(in); i++ {
 		c := in[i]
+		atStart := valueStart
+		valueStart = false
 		switch {
 		case c == '\\' && state == stringValue && i+1 < len(in):
 			switch in[i+1] {
@@ -256,7 +259,8 @@ func (d *Decoder) fixChunk() []byte {
 			out = append(out, c, in[i+1])
 			i++
 			continue
-		case c == '"' && state == fieldValue:
+		case c == '"' && state == fieldValue && atStart:
+			// a quote opens a string only as the first byte of a value
 			state = stringValue
 		case c == '"' && state == stringValue:
 			state = fieldValue
@@ -280,7 +284,7 @@ func (d *Decoder) fixChunk() []byte {
 		case c == ',' && state == measurement:
 			state = tags
 		case c == '=' && state == fieldKey:
-			state = fieldValue
+			state, valueStart = fieldValue, true
 		case c == ',' && state == fieldValue:
 			state = fieldKey
 		case c == ' ' && state == fieldValue:
