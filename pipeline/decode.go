@@ -238,8 +238,8 @@ func (d *Decoder) fixChunk() []byte {
 	)
 	state := measurement
 	line, outStart := 1, 0
-	startLine := 1 // where the current entry starts (strings may span lines)
-	cr := false    // the current entry has a \r outside a string
+	startLine := 1      // where the current entry starts (strings may span lines)
+	cr := false         // the current entry has a \r outside a string
 	valueStart := false // the next byte is the first of a field value
 	for i := 0; i < len(in); i++ {
 		c := in[i]
