@@ -17,7 +17,7 @@ import (
 
 type testCmd struct {
 	Update bool     `help:"Rewrite each case's expected.jsonl with what the script sends now."`
-	Dirs   []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files and args), or folders holding such folders."`
+	Dirs   []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders."`
 }
 
 // run runs each case offline: events are captured in-process per handler
@@ -60,6 +60,11 @@ func (c *testCmd) run(stdout, stderr io.Writer) int {
 	return exitOK
 }
 
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func isCase(dir string) bool {
 	_, err1 := os.Stat(filepath.Join(dir, "script.tick"))
 	_, err2 := os.Stat(filepath.Join(dir, "input.lp"))
@@ -75,6 +80,9 @@ func (c *testCmd) runCase(dir string) (string, bool) {
 	handlers, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 	for _, h := range handlers {
 		args = append(args, "--handler", h)
+	}
+	if conf := filepath.Join(dir, "kapacitor.conf"); fileExists(conf) {
+		args = append(args, "--config", conf)
 	}
 	args = append(args, filepath.Join(dir, "script.tick"))
 	var r runCmd

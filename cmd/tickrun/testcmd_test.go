@@ -48,3 +48,21 @@ func TestTestCommandDiff(t *testing.T) {
 	require.Equal(t, 0, run([]string{"test", dir}, nil, &stdout, &stderr), stdout.String())
 	assert.True(t, strings.HasSuffix(stdout.String(), "1 passed, 0 failed\n"))
 }
+
+// A kapacitor.conf in a case folder configures its handlers.
+func TestTestCommandConfig(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(conformanceDir, "seed_tcp_nodetails", "input.lp"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "input.lp"), b, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "script.tick"), []byte(
+		"stream|from().measurement('cpu')|alert().crit(lambda: \"usage_idle\" < 10).message('low').details('').slack()\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "kapacitor.conf"), []byte(
+		"[slack]\n  enabled = true\n  url = \"http://127.0.0.1:9/hook\"\n  channel = \"#alerts\"\n"), 0o644))
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"test", "--update", dir}, nil, &stdout, &stderr), stdout.String()+stderr.String())
+	got, err := os.ReadFile(filepath.Join(dir, "expected.jsonl"))
+	require.NoError(t, err)
+	assert.Contains(t, string(got), `"channel":"#alerts"`)
+	assert.Equal(t, 6, strings.Count(string(got), `"text":"low"`))
+}
