@@ -335,7 +335,10 @@ func roundTripFiles(t *testing.T) []string {
 		"testdata/*.tick",
 		"../testdata/conformance/*/script.tick",
 		"../examples/*/script.tick",
-		"/work/shared/conformance/*/script.tick",
+		"../pipeline/testdata/golden/*/script.tick",
+		"../pipeline/testdata/handlers/*/script.tick",
+		"../cmd/tickrun/testdata/*/*.tick",
+		"../bench/*.tick",
 	} {
 		m, err := filepath.Glob(pattern)
 		require.NoError(t, err)
