@@ -75,17 +75,8 @@ func (p *Point) Field(key string) (eval.Value, bool) {
 // Lookup implements eval.Scope: the field called name, else the tag, else
 // Missing; a name that is both is an error, as in Kapacitor.
 func (p *Point) Lookup(name string) (eval.Value, error) {
-	f, isField := p.Field(name)
-	t, isTag := p.Tag(name)
-	switch {
-	case isField && isTag:
-		return eval.Value{}, &sameNameError{name}
-	case isField:
-		return f, nil
-	case isTag:
-		return eval.StringValue(t), nil
-	}
-	return eval.Value{}, nil
+	var hint int
+	return p.LookupHint(name, &hint)
 }
 
 // LookupHint implements eval.Scope: Lookup, trying the field at *hint
