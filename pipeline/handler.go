@@ -31,7 +31,12 @@ type HandlerStats struct {
 
 // DeliveryOptions tune alert delivery. Zero values take the defaults.
 type DeliveryOptions struct {
-	QueueSize    int           // events queued per handler (default 10000); handler files may set queue-size
+	QueueSize int // events queued per handler (default 10000); handler files may set queue-size
+	// InFlight bounds the events a tcp handler has handed to its endpoint
+	// and still waits to see confirmed (default 32; tcp handler files may
+	// set in-flight). Events are dialled one at a time, in order; 1 also
+	// keeps the order of events retried after the endpoint accepted them.
+	InFlight     int
 	DialTimeout  time.Duration // default 5s
 	WriteTimeout time.Duration // per attempt: write and wait for the peer to confirm (default 5s)
 	Attempts     int           // tries per event (default 4)
@@ -49,6 +54,9 @@ type DeliveryOptions struct {
 func (o DeliveryOptions) withDefaults() DeliveryOptions {
 	if o.QueueSize <= 0 {
 		o.QueueSize = 10000
+	}
+	if o.InFlight <= 0 {
+		o.InFlight = 32
 	}
 	if o.DialTimeout <= 0 {
 		o.DialTimeout = 5 * time.Second

@@ -28,6 +28,16 @@ type queueHandler struct {
 	// finish, if set, runs when the queue is empty and closed (persistent
 	// connections close there).
 	finish func(ctx context.Context)
+	// begin, if set with inFlight > 1, overlaps deliveries: it makes the
+	// part of an attempt that fixes the event's place in the order (tcp:
+	// the dial, as an endpoint accepts connections in the order they were
+	// dialled) and returns end, which makes the rest of the attempt (tcp:
+	// write, wait for the peer's confirmation). Events are begun one at a
+	// time, in order, and retried in place while beginning fails; up to
+	// inFlight ends run at once. An event whose end fails is retried with
+	// try, after the events begun since.
+	begin    func(ctx context.Context, payload []byte) (end func() error, err error)
+	inFlight int
 
 	queue  chan queueItem
 	done   chan struct{}
@@ -79,16 +89,62 @@ func (h *queueHandler) deliver(ev *Event, payload []byte) {
 
 func (h *queueHandler) run() {
 	defer close(h.done)
+	if h.begin != nil && h.inFlight > 1 {
+		h.runPipelined()
+	} else {
+		for item := range h.queue {
+			if h.ctx.Err() != nil {
+				h.drop(item, "not delivered before the drain timeout")
+				continue
+			}
+			h.send(h.attempts(item))
+		}
+	}
+	if h.finish != nil {
+		h.finish(h.ctx)
+	}
+}
+
+// runPipelined begins each event in turn and hands the rest of the
+// attempt to one of inFlight goroutines.
+func (h *queueHandler) runPipelined() {
+	type begun struct {
+		a   *attempts
+		end func() error
+	}
+	ends := make(chan begun)
+	var wg sync.WaitGroup
+	for range h.inFlight {
+		wg.Go(func() {
+			for b := range ends {
+				err := b.end()
+				if err == nil {
+					h.sent.Add(1)
+				} else if b.a.failed(err) {
+					h.send(b.a)
+				}
+			}
+		})
+	}
 	for item := range h.queue {
 		if h.ctx.Err() != nil {
 			h.drop(item, "not delivered before the drain timeout")
 			continue
 		}
-		h.send(item)
+		a := h.attempts(item)
+		for {
+			end, err := h.begin(h.ctx, item.payload)
+			if err == nil {
+				ends <- begun{a, end}
+				break
+			}
+			if !a.failed(err) {
+				break
+			}
+		}
 	}
-	if h.finish != nil {
-		h.finish(h.ctx)
-	}
+	close(ends)
+	wg.Wait()
 }
 
 func (h *queueHandler) drop(item queueItem, why string, args ...any) {
@@ -96,46 +152,69 @@ func (h *queueHandler) drop(item queueItem, why string, args ...any) {
 	h.log("handler %s: dropped event %q: %s", h.name, item.id, fmt.Sprintf(why, args...))
 }
 
-// send delivers one event, retrying with exponential backoff and jitter.
-func (h *queueHandler) send(item queueItem) {
-	start := time.Now()
-	delay := h.opts.Backoff
-	for attempt := 1; ; attempt++ {
-		err := h.try(h.ctx, item.payload)
+// attempts tracks the tries of one event against the retry bounds.
+type attempts struct {
+	h     *queueHandler
+	item  queueItem
+	start time.Time
+	delay time.Duration
+	n     int // the attempt being made, from 1
+}
+
+func (h *queueHandler) attempts(item queueItem) *attempts {
+	return &attempts{h: h, item: item, start: time.Now(), delay: h.opts.Backoff, n: 1}
+}
+
+// send tries the event until it is sent or dropped.
+func (h *queueHandler) send(a *attempts) {
+	for {
+		err := h.try(h.ctx, a.item.payload)
 		if err == nil {
 			h.sent.Add(1)
 			return
 		}
-		var perm *permanentError
-		switch {
-		case h.ctx.Err() != nil:
-			h.drop(item, "not delivered before the drain timeout: %v", err)
-			return
-		case errors.As(err, &perm):
-			h.drop(item, "%v (not retried)", err)
-			return
-		case attempt >= h.opts.Attempts:
-			h.drop(item, "%d attempts failed, last: %v", attempt, err)
+		if !a.failed(err) {
 			return
 		}
-		// Equal jitter: half the delay fixed, half random, so handlers
-		// that failed together do not retry in lockstep.
-		wait := delay/2 + rand.N(delay/2+1)
-		if time.Since(start)+wait > h.opts.RetryMaxTime {
-			h.drop(item, "%d attempts failed in %v (retry bound %v), last: %v", attempt, time.Since(start).Round(time.Millisecond), h.opts.RetryMaxTime, err)
-			return
-		}
-		h.retried.Add(1)
-		timer := time.NewTimer(wait)
-		select {
-		case <-timer.C:
-		case <-h.ctx.Done():
-			timer.Stop()
-			h.drop(item, "not delivered before the drain timeout: %v", err)
-			return
-		}
-		delay = min(delay*2, h.opts.MaxBackoff)
 	}
+}
+
+// failed accounts for the failure of the current attempt. It returns true
+// once the backoff (exponential, with jitter) has passed and another
+// attempt should be made, false when the event was dropped.
+func (a *attempts) failed(err error) bool {
+	h := a.h
+	var perm *permanentError
+	switch {
+	case h.ctx.Err() != nil:
+		h.drop(a.item, "not delivered before the drain timeout: %v", err)
+		return false
+	case errors.As(err, &perm):
+		h.drop(a.item, "%v (not retried)", err)
+		return false
+	case a.n >= h.opts.Attempts:
+		h.drop(a.item, "%d attempts failed, last: %v", a.n, err)
+		return false
+	}
+	// Equal jitter: half the delay fixed, half random, so handlers that
+	// failed together do not retry in lockstep.
+	wait := a.delay/2 + rand.N(a.delay/2+1)
+	if time.Since(a.start)+wait > h.opts.RetryMaxTime {
+		h.drop(a.item, "%d attempts failed in %v (retry bound %v), last: %v", a.n, time.Since(a.start).Round(time.Millisecond), h.opts.RetryMaxTime, err)
+		return false
+	}
+	h.retried.Add(1)
+	timer := time.NewTimer(wait)
+	select {
+	case <-timer.C:
+	case <-h.ctx.Done():
+		timer.Stop()
+		h.drop(a.item, "not delivered before the drain timeout: %v", err)
+		return false
+	}
+	a.delay = min(a.delay*2, h.opts.MaxBackoff)
+	a.n++
+	return true
 }
 
 // close waits for the queue to empty. When ctx is done first, the

@@ -20,6 +20,14 @@ import (
 // fails the attempt, which is retried; a Kapacitor sink reads to EOF and
 // closes, so it confirms every event.
 //
+// Waiting for each confirmation before the next dial would cap delivery
+// at one round trip per event, so deliveries overlap: events are dialled
+// one at a time, in order (the endpoint accepts them in that order), and
+// up to in-flight of them (DeliveryOptions.InFlight) are written and wait
+// for their confirmation at once. An event whose connection fails after
+// it was accepted is retried after the events dialled since; with
+// in-flight: 1 it is retried before them.
+//
 // With the option persistent: true the handler keeps one connection and
 // writes newline-delimited JSON, reconnecting on error. That is much
 // faster but has no per-event confirmation: events already in the kernel's
@@ -27,7 +35,7 @@ import (
 // still confirmed at close, and a failure there is logged).
 func init() {
 	registerHandler("tcp", &handlerKind{
-		options: []string{"address", "persistent"},
+		options: []string{"address", "persistent", "in-flight"},
 		check: func(opts map[string]any) error {
 			addr, err := optString(opts, "address", true)
 			if err != nil {
@@ -35,6 +43,9 @@ func init() {
 			}
 			if _, _, err := net.SplitHostPort(addr); err != nil {
 				return fmt.Errorf("address: want host:port, got %q", addr)
+			}
+			if n, err := optInt(opts, "in-flight", 1); err != nil || n < 1 {
+				return fmt.Errorf("in-flight: want a positive integer, got %v", opts["in-flight"])
 			}
 			_, err = optBool(opts, "persistent")
 			return err
@@ -51,7 +62,12 @@ func init() {
 				return h.start(), nil
 			}
 			c := &tcpPerEvent{addr: addr, opts: o}
-			return newQueueHandler("tcp "+addr, "\n\n", o, t, c.try).start(), nil
+			h := newQueueHandler("tcp "+addr, "\n\n", o, t, c.try)
+			h.begin, h.inFlight = c.begin, o.InFlight
+			if n, _ := optInt(opts, "in-flight", 0); n > 0 {
+				h.inFlight = int(n)
+			}
+			return h.start(), nil
 		},
 		target: func(opts map[string]any) string { s, _ := opts["address"].(string); return s },
 	})
@@ -64,36 +80,46 @@ type tcpPerEvent struct {
 }
 
 func (c *tcpPerEvent) try(ctx context.Context, payload []byte) error {
-	d := net.Dialer{Timeout: c.opts.DialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	wait, err := c.begin(ctx, payload)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-	defer stop()
-	if err := conn.SetDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
-		return err
-	}
-	if _, err := conn.Write(payload); err != nil {
-		return err
-	}
-	return confirm(conn)
+	return wait()
 }
 
-// confirm half-closes conn and waits (until its deadline) for the peer to
-// close: the peer has then read everything. Bytes the peer sends are
-// ignored.
-func confirm(conn net.Conn) error {
-	if tc, ok := conn.(*net.TCPConn); ok {
-		if err := tc.CloseWrite(); err != nil {
+// begin dials; end writes the event, half-closes the connection and
+// waits (up to the write timeout) for the peer to close its side: the
+// peer has then read everything. Bytes the peer sends are ignored.
+func (c *tcpPerEvent) begin(ctx context.Context, payload []byte) (end func() error, err error) {
+	// No keep-alive: the connection carries one event.
+	d := net.Dialer{Timeout: c.opts.DialTimeout, KeepAlive: -1}
+	conn, err := d.DialContext(ctx, "tcp", c.addr)
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		defer conn.Close()
+		stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+		defer stop()
+		if err := conn.SetDeadline(time.Now().Add(c.opts.WriteTimeout)); err != nil {
 			return err
 		}
-	}
-	if _, err := io.Copy(io.Discard, conn); err != nil {
-		return fmt.Errorf("the peer did not confirm the event: %w", err)
-	}
-	return nil
+		if ctx.Err() != nil { // the deadline just set may have replaced the AfterFunc's
+			return ctx.Err()
+		}
+		if _, err := conn.Write(payload); err != nil {
+			return err
+		}
+		if tc, ok := conn.(*net.TCPConn); ok {
+			if err := tc.CloseWrite(); err != nil {
+				return err
+			}
+		}
+		if _, err := io.Copy(io.Discard, conn); err != nil {
+			return fmt.Errorf("the peer did not confirm the event: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 // tcpStream delivers events as newline-delimited JSON over one

@@ -168,47 +168,77 @@ func TestTCPRefusedThenUp_issue5(t *testing.T) {
 
 // Issue 5: an endpoint that accepts but never reads neither slows the
 // pipeline nor swallows events: each is retried up to the bound, then
-// dropped and counted; a full queue drops at once.
+// dropped and counted; a full queue drops at once. With in-flight 1 the
+// delivery goroutine holds one event at a time, so exactly e2..e5 fit in
+// the queue; with more in flight, events leave the queue as they are
+// dialled and which ones find it full depends on timing.
 func TestTCPNeverReads_issue5(t *testing.T) {
-	stop := make(chan struct{})
-	defer close(stop)
-	s := startSink(t, "127.0.0.1:0", func(int, *net.TCPConn) []byte { <-stop; return []byte{} })
-	d := fastDelivery
-	d.Attempts, d.WriteTimeout, d.QueueSize = 3, 50*time.Millisecond, 4
-	h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String()}, d)
-	deliverN(h, 1, 1)
-	<-s.accepted // the delivery goroutine is busy with e1
-	start := time.Now()
-	deliverN(h, 2, 10) // e2..e5 queued, e6..e10 dropped at once
-	assert.Less(t, time.Since(start), 50*time.Millisecond, "deliver must not wait for the endpoint")
-	closeHandler(t, h)
-	assert.Equal(t, HandlerStats{Name: "tcp " + s.ln.Addr().String(), Sent: 0, Retried: 10, Dropped: 10}, h.stats())
-	for i := 1; i <= 5; i++ {
-		assert.Contains(t, log.String(), fmt.Sprintf(`dropped event "e%d": 3 attempts failed`, i))
-	}
-	for i := 6; i <= 10; i++ {
-		assert.Contains(t, log.String(), fmt.Sprintf(`queue full (4 events), dropped event "e%d"`, i))
+	for _, inFlight := range []int{1, 32} {
+		t.Run(fmt.Sprintf("in-flight=%d", inFlight), func(t *testing.T) {
+			stop := make(chan struct{})
+			defer close(stop)
+			s := startSink(t, "127.0.0.1:0", func(int, *net.TCPConn) []byte { <-stop; return []byte{} })
+			d := fastDelivery
+			d.Attempts, d.WriteTimeout, d.QueueSize = 3, 50*time.Millisecond, 4
+			h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String(), "in-flight": inFlight}, d)
+			deliverN(h, 1, 1)
+			<-s.accepted // the delivery goroutine is busy with e1
+			start := time.Now()
+			deliverN(h, 2, 10)
+			assert.Less(t, time.Since(start), 50*time.Millisecond, "deliver must not wait for the endpoint")
+			closeHandler(t, h)
+			st := h.stats()
+			full := strings.Count(log.String(), "queue full (4 events)")
+			assert.Equal(t, HandlerStats{Name: "tcp " + s.ln.Addr().String(), Sent: 0, Retried: int64(2 * (10 - full)), Dropped: 10}, st)
+			for i := 1; i <= 10; i++ {
+				attempts := fmt.Sprintf(`dropped event "e%d": 3 attempts failed`, i)
+				queueFull := fmt.Sprintf(`queue full (4 events), dropped event "e%d"`, i)
+				if inFlight == 1 {
+					if i <= 5 {
+						assert.Contains(t, log.String(), attempts)
+					} else {
+						assert.Contains(t, log.String(), queueFull)
+					}
+					continue
+				}
+				if !strings.Contains(log.String(), attempts) {
+					assert.Contains(t, log.String(), queueFull)
+				}
+			}
+		})
 	}
 }
 
 // Issue 5: an endpoint that resets the connection in the middle of an
-// event gets the event again on a new connection.
+// event gets the event again on a new connection: before the events
+// dialled since with in-flight 1, after them otherwise.
 func TestTCPResetMidWrite_issue5(t *testing.T) {
-	s := startSink(t, "127.0.0.1:0", func(n int, c *net.TCPConn) []byte {
-		if n != 0 {
-			return nil
-		}
-		b := make([]byte, 4)
-		io.ReadFull(c, b)
-		c.SetLinger(0) // close with RST
-		return []byte("RESET")
-	})
-	h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String()}, fastDelivery)
-	deliverN(h, 1, 3)
-	closeHandler(t, h)
-	assert.Equal(t, append([]string{"RESET"}, events(1, 3, "\n\n")...), s.received())
-	assert.Equal(t, HandlerStats{Name: "tcp " + s.ln.Addr().String(), Sent: 3, Retried: 1, Dropped: 0}, h.stats())
-	assert.NotContains(t, log.String(), "dropped")
+	for _, inFlight := range []int{1, 32} {
+		t.Run(fmt.Sprintf("in-flight=%d", inFlight), func(t *testing.T) {
+			s := startSink(t, "127.0.0.1:0", func(n int, c *net.TCPConn) []byte {
+				if n != 0 {
+					return nil
+				}
+				b := make([]byte, 4)
+				io.ReadFull(c, b)
+				c.SetLinger(0) // close with RST
+				return []byte("RESET")
+			})
+			h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String(), "in-flight": inFlight}, fastDelivery)
+			deliverN(h, 1, 3)
+			closeHandler(t, h)
+			got := s.received()
+			if inFlight == 1 {
+				assert.Equal(t, append([]string{"RESET"}, events(1, 3, "\n\n")...), got)
+			} else {
+				require.NotEmpty(t, got)
+				assert.Equal(t, "RESET", got[0])
+				assert.ElementsMatch(t, events(1, 3, "\n\n"), got[1:])
+			}
+			assert.Equal(t, HandlerStats{Name: "tcp " + s.ln.Addr().String(), Sent: 3, Retried: 1, Dropped: 0}, h.stats())
+			assert.NotContains(t, log.String(), "dropped")
+		})
+	}
 }
 
 // A persistent connection the peer closes is reopened.

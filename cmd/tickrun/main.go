@@ -63,6 +63,7 @@ type runCmd struct {
 	Var           map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	DrainTimeout  time.Duration     `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered; what is left is dropped."`
 	QueueSize     int               `name:"queue-size" default:"10000" placeholder:"N" help:"Events queued per handler; when full, new events are dropped (handler files may set queue-size)."`
+	InFlight      int               `name:"in-flight" default:"32" placeholder:"N" help:"Events a tcp handler writes and awaits confirmation of at once, dialled in order (tcp handler files may set in-flight); 1 also keeps the order of retried events."`
 	RetryAttempts int               `name:"retry-attempts" default:"4" placeholder:"N" help:"Tries per event and handler before it is dropped (exponential backoff with jitter between tries)."`
 	RetryMaxTime  time.Duration     `name:"retry-max-time" default:"30s" help:"No retry of an event starts later than this after its first try."`
 	FlushWindows  bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
@@ -186,6 +187,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	opts.Deliver.Capture = r.capture
 	opts.Deliver.QueueSize, opts.Deliver.Attempts, opts.Deliver.RetryMaxTime = r.QueueSize, r.RetryAttempts, r.RetryMaxTime
+	opts.Deliver.InFlight = r.InFlight
 	if r.Print {
 		opts.OnEvent = func(_ *pipeline.Event, payload []byte) {
 			stdout.Write(append(payload, '\n'))
