@@ -1,6 +1,8 @@
 package eval_test
 
 import (
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -61,6 +63,36 @@ func TestEvalAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per EvalBool, want 0", hc.name, allocs)
+		}
+	}
+}
+
+// slowScope hides a scope's LookupField fast path.
+type slowScope struct{ *point }
+
+func (slowScope) LookupField(string, *int) *eval.Value { return nil }
+
+// TestFieldFastPathMatchesSlow: the comparison closures that read a float
+// field through Scope.LookupField give the results and errors of the
+// general path, NaN and infinities included, for every operator.
+func TestFieldFastPathMatchesSlow(t *testing.T) {
+	values := []eval.Value{
+		eval.FloatValue(5), eval.FloatValue(10), eval.FloatValue(15), eval.FloatValue(math.NaN()),
+		eval.FloatValue(math.Inf(1)), eval.FloatValue(math.Inf(-1)), eval.IntValue(10), eval.StringValue("x"),
+	}
+	for _, op := range []string{"<", "<=", ">", ">=", "==", "!="} {
+		for _, c := range []string{"10", "10.0", "-1.5"} {
+			src := `"x" ` + op + ` ` + c
+			for _, v := range values {
+				p := &point{fields: []kv{{"a", eval.IntValue(1)}, {"x", v}}}
+				fast, slow := compileHot(t, src), compileHot(t, src)
+				for range 2 { // the second time through the hint
+					got, gotErr := fast.EvalBool(p)
+					want, wantErr := slow.EvalBool(slowScope{p})
+					require.Equal(t, want, got, "%s with x = %v", src, v)
+					require.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr), "%s with x = %v", src, v)
+				}
+			}
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"unique"
 
 	"github.com/tickrun/tickrun/ast"
 )
@@ -66,6 +67,7 @@ type Lambda struct {
 	stateful bool
 	bufSize  int // argument slots the call sites need
 	hints    int // lookup hint slots (HintedScope)
+	names    []unique.Handle[string]
 }
 
 // Expr is one instance of a Lambda: it owns the state of the stateful
@@ -73,6 +75,7 @@ type Lambda struct {
 // concurrent use.
 type Expr struct {
 	l      *Lambda
+	bfn    boolFn  // l.bfn
 	buf    []Value // function arguments, one region per call site
 	hints  []int   // where each reference site found its field last time
 	count  int64   // count(): shared by every count() call of the lambda
@@ -84,7 +87,10 @@ type Expr struct {
 // New returns a fresh expression instance with its own state for count(),
 // sigma() and spread().
 func (l *Lambda) New() *Expr {
-	e := &Expr{l: l, buf: make([]Value, l.bufSize), hints: make([]int, l.hints)}
+	e := &Expr{l: l, bfn: l.bfn, buf: make([]Value, l.bufSize), hints: make([]int, l.hints)}
+	if e.bfn == nil {
+		e.bfn = (*Expr).evalBool
+	}
 	e.spread.reset()
 	e.rng.seed(nextSeed())
 	return e
@@ -122,9 +128,10 @@ func (e *Expr) Eval(s Scope) (Value, error) {
 // kind is the error "TypeGuard: expression returned unexpected type int,
 // expected boolean".
 func (e *Expr) EvalBool(s Scope) (bool, error) {
-	if e.l.bfn != nil {
-		return e.l.bfn(e, s)
-	}
+	return e.bfn(e, s) // small enough to be inlined: one call less on the hot path
+}
+
+func (e *Expr) evalBool(s Scope) (bool, error) {
 	v, err := e.l.fn(e, s)
 	if err != nil {
 		return false, err
@@ -291,7 +298,12 @@ func (c *compiler) reference(x *ast.Reference) *node {
 		c.errorf(x, "%s", err)
 		return failing(err)
 	}
-	name := x.Name
+	// The canonical string (unique.Make) shares its bytes with equal field
+	// keys a decoder interned the same way, so looking it up compares
+	// pointers; the handle keeps it canonical while the lambda lives.
+	h := unique.Make(x.Name)
+	c.lambda.names = append(c.lambda.names, h)
+	name := h.Value()
 	c.refs[name] = true
 	n := &node{ref: name, isRef: true}
 	if name == "time" {

@@ -176,7 +176,7 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 	switch c.Kind {
 	case Int:
 		ci, cf := c.Int(), float64(c.Int())
-		return func(e *Expr, s Scope) (bool, error) {
+		return floatFieldFast(name, slot, op, cf, func(e *Expr, s Scope) (bool, error) {
 			v, err := lookup(e, s, name, slot)
 			if err != nil {
 				return false, err
@@ -188,10 +188,10 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 				return cmpInt(v.Int(), ci)&m != 0, nil
 			}
 			return false, info.fail(v, c)
-		}
+		})
 	case Float:
 		cf := c.Float()
-		return func(e *Expr, s Scope) (bool, error) {
+		return floatFieldFast(name, slot, op, cf, func(e *Expr, s Scope) (bool, error) {
 			v, err := lookup(e, s, name, slot)
 			if err != nil {
 				return false, err
@@ -203,7 +203,7 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 				return cmpFloat(float64(v.Int()), cf)&m != 0, nil
 			}
 			return false, info.fail(v, c)
-		}
+		})
 	case String:
 		cs := c.Str()
 		return func(e *Expr, s Scope) (bool, error) {
@@ -218,6 +218,66 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 		}
 	}
 	return nil
+}
+
+// floatFieldFast wraps the comparison of a reference with a numeric
+// constant: when the scope has the name as a float field at the hinted
+// place (Scope.LookupField), it compares at once with Go's operator (whose
+// NaN semantics are cmpFloat's); anything else (an int field, a tag, a
+// missing name, a moved field) takes slow. One small closure per operator
+// keeps the hot path to a lookup and one comparison.
+func floatFieldFast(name string, slot int, op ast.Op, cf float64, slow boolFn) boolFn {
+	field := func(e *Expr, s Scope) *Value {
+		if v := s.LookupField(name, &e.hints[slot]); v != nil && v.Kind == Float {
+			return v
+		}
+		return nil
+	}
+	switch op {
+	case ast.OpLt:
+		return func(e *Expr, s Scope) (bool, error) {
+			if v := field(e, s); v != nil {
+				return v.Float() < cf, nil
+			}
+			return slow(e, s)
+		}
+	case ast.OpLe:
+		return func(e *Expr, s Scope) (bool, error) {
+			if v := field(e, s); v != nil {
+				return v.Float() <= cf, nil
+			}
+			return slow(e, s)
+		}
+	case ast.OpGt:
+		return func(e *Expr, s Scope) (bool, error) {
+			if v := field(e, s); v != nil {
+				return v.Float() > cf, nil
+			}
+			return slow(e, s)
+		}
+	case ast.OpGe:
+		return func(e *Expr, s Scope) (bool, error) {
+			if v := field(e, s); v != nil {
+				return v.Float() >= cf, nil
+			}
+			return slow(e, s)
+		}
+	case ast.OpEq:
+		return func(e *Expr, s Scope) (bool, error) {
+			if v := field(e, s); v != nil {
+				return v.Float() == cf, nil
+			}
+			return slow(e, s)
+		}
+	case ast.OpNe:
+		return func(e *Expr, s Scope) (bool, error) {
+			if v := field(e, s); v != nil {
+				return v.Float() != cf, nil
+			}
+			return slow(e, s)
+		}
+	}
+	return slow
 }
 
 // Unary operators (lambda.md §6).

@@ -47,6 +47,20 @@ func (p *point) Lookup(name string) (eval.Value, error) {
 
 func (p *point) Time() int64 { return p.time }
 
+// LookupField is the fast path of LookupHint, like pipeline.Point's.
+func (p *point) LookupField(name string, hint *int) *eval.Value {
+	i := *hint
+	if i >= len(p.fields) || p.fields[i].name != name {
+		return nil
+	}
+	for j := range p.tags {
+		if p.tags[j].name == name {
+			return nil
+		}
+	}
+	return &p.fields[i].v
+}
+
 // LookupHint makes the test point an eval.HintedScope, like pipeline.Point.
 func (p *point) LookupHint(name string, hint *int) (eval.Value, error) {
 	if i := *hint; i < len(p.fields) && p.fields[i].name == name {

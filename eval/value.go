@@ -148,6 +148,12 @@ type Scope interface {
 	// point to point, so a hint saves the scan. Scopes without an order
 	// simply call Lookup.
 	LookupHint(name string, hint *int) (Value, error)
+	// LookupField is the fast path of LookupHint for the common case: it
+	// returns the value of the field called name when the scope finds it
+	// at once (at *hint) and no tag has the same name, and nil otherwise;
+	// the caller then uses LookupHint. The value is only read, and only
+	// during the evaluation. Scopes without a fast path return nil.
+	LookupField(name string, hint *int) *Value
 	// Time returns the point's time in nanoseconds since the Unix epoch.
 	Time() int64
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"time"
+	"unique"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 
@@ -427,15 +428,19 @@ func (d *Decoder) slot(i int, b []byte) string {
 }
 
 // str returns b as a string, interned when possible: m[string(b)] does not
-// allocate, so known keys and tag values cost nothing.
+// allocate, so known keys and tag values cost nothing. Interned strings
+// are canonical for the process (unique.Make): a lambda's reference to a
+// field shares the field key's bytes, so comparing them is a pointer
+// comparison.
 func (d *Decoder) str(b []byte) string {
 	if s, ok := d.intern[string(b)]; ok {
 		return s
 	}
-	s := string(b)
-	if len(d.intern) < maxInterned {
-		d.intern[s] = s
+	if len(d.intern) >= maxInterned {
+		return string(b)
 	}
+	s := unique.Make(string(b)).Value()
+	d.intern[s] = s
 	return s
 }
 

@@ -112,6 +112,12 @@ func (s *evalScope) LookupHint(name string, hint *int) (eval.Value, error) {
 	return s.Lookup(name)
 }
 
+// LookupField implements eval.Scope: a field of the point comes before
+// earlier results, as in LookupHint.
+func (s *evalScope) LookupField(name string, hint *int) *eval.Value {
+	return s.p.LookupField(name, hint)
+}
+
 func (s *evalScope) Time() int64 { return s.p.Timestamp }
 
 var errTagType = errors.New("result of a tag expression must be of type string")

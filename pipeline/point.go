@@ -105,6 +105,21 @@ func (p *Point) LookupHint(name string, hint *int) (eval.Value, error) {
 	return eval.Value{}, nil
 }
 
+// LookupField implements eval.Scope: the field at *hint, if it is called
+// name and no tag is.
+func (p *Point) LookupField(name string, hint *int) *eval.Value {
+	i := *hint
+	if uint(i) >= uint(len(p.Fields)) || p.Fields[i].Key != name {
+		return nil
+	}
+	for j := range p.Tags {
+		if p.Tags[j].Key == name {
+			return nil
+		}
+	}
+	return &p.Fields[i].Value
+}
+
 // sameNameError is Kapacitor's error for a name that is both a field and a
 // tag (lambda.md §2).
 type sameNameError struct{ name string }

@@ -153,4 +153,7 @@ func (s *matchScope) Lookup(name string) (eval.Value, error) {
 // LookupHint implements eval.Scope; events have no field order to hint.
 func (s *matchScope) LookupHint(name string, _ *int) (eval.Value, error) { return s.Lookup(name) }
 
+// LookupField implements eval.Scope: events have no fields.
+func (s *matchScope) LookupField(string, *int) *eval.Value { return nil }
+
 func (s *matchScope) Time() int64 { return s.ev.Time }
