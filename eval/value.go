@@ -71,6 +71,26 @@ func TimeValue(unixNano int64) Value { return Value{Kind: Time, num: uint64(unix
 // RegexValue returns a regex Value.
 func RegexValue(re *regexp.Regexp) Value { return Value{Kind: Regex, re: re} }
 
+// SetFloat makes v the Float f in place, like *v = FloatValue(f) but
+// without rewriting the string and regex parts when they are already
+// empty: decoders fill reused points with it.
+func (v *Value) SetFloat(f float64) {
+	v.clearRefs()
+	v.Kind, v.num = Float, math.Float64bits(f)
+}
+
+// SetInt makes v the Int i in place (see SetFloat).
+func (v *Value) SetInt(i int64) {
+	v.clearRefs()
+	v.Kind, v.num = Int, uint64(i)
+}
+
+func (v *Value) clearRefs() {
+	if v.str != "" || v.re != nil {
+		v.str, v.re = "", nil
+	}
+}
+
 // Float returns the float64 of a Float value.
 func (v Value) Float() float64 { return math.Float64frombits(v.num) }
 

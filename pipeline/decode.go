@@ -100,6 +100,9 @@ type Decoder struct {
 	fastPos  int  // offset of the next line in d.buf
 	fastLine int  // chunk-relative number of the last line taken
 	noFast   bool // tests: always decode with the library
+	// sortedFields is the number of fields of the last line the fast path
+	// decoded when they came sorted with unique keys; -1 if not.
+	sortedFields int
 }
 
 // chunkSize is how much input is decoded at a time; the decoder then works
@@ -378,6 +381,7 @@ func (d *Decoder) decodeEntry() error {
 		p.Fields = append(p.Fields, Field{d.slot(fieldSlots+len(p.Fields), k), v})
 	}
 	p.Fields = sortFields(p.Fields)
+	d.sortedFields = -1 // the fast path must check its next line
 	tb, err := d.dec.TimeBytes()
 	if err != nil {
 		return err
@@ -476,17 +480,20 @@ func sortTags(t []Tag) bool {
 	return true
 }
 
+// fieldsSorted reports whether the keys are sorted and unique.
+func fieldsSorted(f []Field) bool {
+	for i := 1; i < len(f); i++ {
+		if f[i].Key <= f[i-1].Key {
+			return false
+		}
+	}
+	return true
+}
+
 // sortFields sorts fields by key; of duplicate keys the last one written
 // wins, as in Kapacitor.
 func sortFields(f []Field) []Field {
-	sorted := true
-	for i := 1; i < len(f); i++ {
-		if f[i].Key <= f[i-1].Key {
-			sorted = false
-			break
-		}
-	}
-	if sorted { // the common case: unique keys written in order
+	if fieldsSorted(f) { // the common case: unique keys written in order
 		return f
 	}
 	for i := 1; i < len(f); i++ {

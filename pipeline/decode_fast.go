@@ -34,7 +34,7 @@ func (d *Decoder) nextFast() *Point {
 		line, withNL := rest[:end], rest[:min(end+1, len(rest))]
 		d.fastPos += end + 1
 		d.fastLine++
-		if len(bytes.Trim(line, " \t")) == 0 {
+		if len(line) == 0 || (line[0] == ' ' || line[0] == '\t') && len(bytes.Trim(line, " \t")) == 0 {
 			continue
 		}
 		if d.fastParse(line) {
@@ -109,6 +109,7 @@ func (d *Decoder) fastParse(line []byte) bool {
 		return false
 	}
 	i++
+	sameKeys := true
 	for {
 		k := token()
 		if len(k) == 0 || i >= len(line) || line[i] != '=' {
@@ -119,17 +120,34 @@ func (d *Decoder) fastParse(line []byte) bool {
 		for i < len(line) && line[i] != ',' && line[i] != ' ' {
 			i++
 		}
-		v, ok := fastValue(line[j:i])
-		if !ok {
+		n := len(p.Fields)
+		if n < cap(p.Fields) {
+			p.Fields = p.Fields[:n+1]
+		} else {
+			p.Fields = append(p.Fields, Field{})
+		}
+		f := &p.Fields[n]
+		if !fastValue(&f.Value, line[j:i]) {
 			return false
 		}
-		p.Fields = append(p.Fields, Field{d.slot(fieldSlots+len(p.Fields), k), v})
+		if i := fieldSlots + n; i < len(d.slots) && d.slots[i] == string(k) {
+			f.Key = d.slots[i]
+		} else {
+			f.Key, sameKeys = d.slot(i, k), false
+		}
 		if i >= len(line) || line[i] == ' ' {
 			break
 		}
 		i++ // ','
 	}
-	p.Fields = sortFields(p.Fields)
+	// The keys of the last line, in the same places, were sorted already.
+	if !sameKeys || len(p.Fields) != d.sortedFields {
+		d.sortedFields = len(p.Fields)
+		if !fieldsSorted(p.Fields) {
+			d.sortedFields = -1
+			p.Fields = sortFields(p.Fields)
+		}
+	}
 	if i >= len(line) {
 		p.Timestamp = d.now
 		return true
@@ -159,18 +177,21 @@ func (d *Decoder) fastParse(line []byte) bool {
 	return true
 }
 
-// fastValue parses a plain field value: a float (-?digits[.digits][e±digits]),
-// an integer (-?digits i) or a boolean. Anything else (unsigned, strings,
-// odd spellings) goes to the library.
-func fastValue(b []byte) (eval.Value, bool) {
+// fastValue parses a plain field value into v: a float
+// (-?digits[.digits][e±digits]), an integer (-?digits i) or a boolean.
+// Anything else (unsigned, strings, odd spellings) goes to the library:
+// fastValue then returns false.
+func fastValue(v *eval.Value, b []byte) bool {
 	if len(b) == 0 {
-		return eval.Value{}, false
+		return false
 	}
 	switch string(b) {
 	case "t", "T", "true", "True", "TRUE":
-		return eval.BoolValue(true), true
+		*v = eval.BoolValue(true)
+		return true
 	case "f", "F", "false", "False", "FALSE":
-		return eval.BoolValue(false), true
+		*v = eval.BoolValue(false)
+		return true
 	}
 	if b[len(b)-1] == 'i' {
 		digits := b[:len(b)-1]
@@ -178,18 +199,19 @@ func fastValue(b []byte) (eval.Value, bool) {
 			digits = digits[1:]
 		}
 		if len(digits) == 0 {
-			return eval.Value{}, false
+			return false
 		}
 		for _, c := range digits {
 			if c < '0' || c > '9' {
-				return eval.Value{}, false
+				return false
 			}
 		}
 		n, err := strconv.ParseInt(string(b[:len(b)-1]), 10, 64)
 		if err != nil {
-			return eval.Value{}, false
+			return false
 		}
-		return eval.IntValue(n), true
+		v.SetInt(n)
+		return true
 	}
 	// -?digits[.digits][(e|E)[+-]digits], at least one mantissa digit.
 	k := 0
@@ -211,7 +233,7 @@ func fastValue(b []byte) (eval.Value, bool) {
 		}
 	}
 	if mant == 0 {
-		return eval.Value{}, false
+		return false
 	}
 	if k == len(b) && mant <= 15 {
 		// Exact: the mantissa (< 10^15 < 2^53) and the power of ten are
@@ -221,7 +243,8 @@ func fastValue(b []byte) (eval.Value, bool) {
 		if neg {
 			f = -f
 		}
-		return eval.FloatValue(f), true
+		v.SetFloat(f)
+		return true
 	}
 	if k < len(b) && (b[k] == 'e' || b[k] == 'E') {
 		k++
@@ -233,15 +256,16 @@ func fastValue(b []byte) (eval.Value, bool) {
 			k, exp = k+1, exp+1
 		}
 		if exp == 0 {
-			return eval.Value{}, false
+			return false
 		}
 	}
 	if k != len(b) {
-		return eval.Value{}, false
+		return false
 	}
 	f, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return eval.Value{}, false
+		return false
 	}
-	return eval.FloatValue(f), true
+	v.SetFloat(f)
+	return true
 }

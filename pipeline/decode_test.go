@@ -147,6 +147,35 @@ func TestDecoderParallelMatchesSequential(t *testing.T) {
 	assert.Greater(t, len(seqBad), 10)
 }
 
+// Fields come out sorted whatever the order of the line, also when a line
+// repeats the keys of the line before it in the same places (the fast
+// path then skips the check) after a line the library decoded (the
+// fast path leaves non-ASCII tags to it).
+func TestDecoderSortsRepeatedKeys(t *testing.T) {
+	in := "cpu b=1,a=2 1\ncpu b=3,a=4 2\ncpu a=5,b=6 3\ncpu a=7,b=8 4\n" +
+		"cpu,h=é b=-9,a=9 5\ncpu b=10,a=11 6\ncpu a=12,a=13 7\ncpu a=14,a=15 8\ncpu a=16,b=17 9\n"
+	want := [][]string{{"a=2", "b=1"}, {"a=4", "b=3"}, {"a=5", "b=6"}, {"a=7", "b=8"},
+		{"a=9", "b=-9"}, {"a=11", "b=10"}, {"a=13"}, {"a=15"}, {"a=16", "b=17"}}
+	for _, noFast := range []bool{false, true} {
+		d := NewDecoder(strings.NewReader(in))
+		d.noFast = noFast
+		var got [][]string
+		for {
+			p, err := d.Next()
+			require.NoError(t, err)
+			if p == nil {
+				break
+			}
+			var fs []string
+			for _, f := range p.Fields {
+				fs = append(fs, f.Key+"="+strings.TrimSuffix(f.Value.String(), ".0"))
+			}
+			got = append(got, fs)
+		}
+		assert.Equal(t, want, got, "noFast=%v", noFast)
+	}
+}
+
 func TestDecoderAllocations(t *testing.T) {
 	if testing.Short() {
 		t.Skip("allocation count")
@@ -262,7 +291,8 @@ func TestFastFloatMatchesParseFloat(t *testing.T) {
 		}
 		want, err := strconv.ParseFloat(s, 64)
 		require.NoError(t, err)
-		got, ok := fastValue([]byte(s))
+		var got eval.Value
+		ok := fastValue(&got, []byte(s))
 		require.True(t, ok, s)
 		require.Equal(t, math.Float64bits(want), math.Float64bits(got.Float()), s)
 	}
