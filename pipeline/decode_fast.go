@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"errors"
+	"math"
 	"strconv"
 
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
@@ -153,17 +154,8 @@ func (d *Decoder) fastParse(line []byte) bool {
 		return true
 	}
 	i++ // ' '
-	ts := line[i:]
-	if len(ts) == 0 || len(ts) > 20 {
-		return false
-	}
-	for k, c := range ts {
-		if !(c >= '0' && c <= '9' || c == '-' && k == 0) {
-			return false
-		}
-	}
-	t, err := strconv.ParseInt(string(ts), 10, 64)
-	if err != nil {
+	t, ok := fastInt(line[i:])
+	if !ok {
 		return false
 	}
 	if mult := d.Precision.multiplier(); mult != 1 {
@@ -177,6 +169,32 @@ func (d *Decoder) fastParse(line []byte) bool {
 	return true
 }
 
+// fastInt parses -?digits into an int64 (up to 19 digits, which a uint64
+// holds); anything else, or out of range, is left to the library.
+func fastInt(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var n uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + uint64(c-'0')
+	}
+	switch {
+	case !neg && n <= math.MaxInt64:
+		return int64(n), true
+	case neg && n <= math.MaxInt64+1:
+		return -int64(n), true
+	}
+	return 0, false
+}
+
 // fastValue parses a plain field value into v: a float
 // (-?digits[.digits][e±digits]), an integer (-?digits i) or a boolean.
 // Anything else (unsigned, strings, odd spellings) goes to the library:
@@ -185,13 +203,8 @@ func fastValue(v *eval.Value, b []byte) bool {
 	if len(b) == 0 {
 		return false
 	}
-	switch string(b) {
-	case "t", "T", "true", "True", "TRUE":
-		*v = eval.BoolValue(true)
-		return true
-	case "f", "F", "false", "False", "FALSE":
-		*v = eval.BoolValue(false)
-		return true
+	if c := b[0]; c != '-' && (c < '0' || c > '9') {
+		return fastBool(v, b)
 	}
 	if b[len(b)-1] == 'i' {
 		digits := b[:len(b)-1]
@@ -268,4 +281,17 @@ func fastValue(v *eval.Value, b []byte) bool {
 	}
 	v.SetFloat(f)
 	return true
+}
+
+// fastBool parses the spellings of a boolean line protocol accepts.
+func fastBool(v *eval.Value, b []byte) bool {
+	switch string(b) {
+	case "t", "T", "true", "True", "TRUE":
+		*v = eval.BoolValue(true)
+		return true
+	case "f", "F", "false", "False", "FALSE":
+		*v = eval.BoolValue(false)
+		return true
+	}
+	return false
 }

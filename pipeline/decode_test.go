@@ -318,3 +318,20 @@ func TestDecoderLiveInput(t *testing.T) {
 		pw.Close()
 	}
 }
+
+// fastInt accepts what strconv.ParseInt accepts in 19 digits, with the
+// same value, and nothing else.
+func TestFastIntMatchesParseInt(t *testing.T) {
+	for _, s := range []string{"0", "-0", "7", "-7", "1700000000000000000", "9223372036854775807",
+		"9223372036854775808", "-9223372036854775808", "-9223372036854775809", "9999999999999999999",
+		"99999999999999999999", "", "-", "12a", "+1", "--1", "1-"} {
+		got, ok := fastInt([]byte(s))
+		want, err := strconv.ParseInt(s, 10, 64)
+		if ok {
+			assert.NoError(t, err, s)
+			assert.Equal(t, want, got, s)
+		} else if len(strings.TrimPrefix(s, "-")) <= 19 && !strings.HasPrefix(s, "+") {
+			assert.Error(t, err, s)
+		}
+	}
+}
