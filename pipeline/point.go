@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"hash/maphash"
 	"sort"
 	"strings"
 	"time"
@@ -214,16 +215,49 @@ func (p *Point) GroupTags() []Tag {
 }
 
 // groupIDs computes group ids into a reused buffer and interns them, so
-// that points of a known group cost no allocation.
+// that points of a known group cost no allocation. Ids of the commonest
+// grouping, by one tag, are also kept in a small cache indexed by a hash of
+// the tag's value, which spares building the id and a map lookup.
 type groupIDs struct {
 	buf    []byte
 	intern map[string]string
+	seed   maphash.Seed
+	one    *[oneTagSlots]oneTagID
 }
+
+// oneTagSlots is the size of the one-tag cache (a power of two), in sets
+// of two.
+const oneTagSlots = 512
+
+type oneTagID struct{ key, value, id string }
 
 // id returns the group id of p's dimensions (nodes.md §0.2): "" for no
 // dimensions, otherwise "name\n" when grouped by measurement followed by
 // "k1=v1,k2=v2" over the sorted dimension names.
 func (g *groupIDs) id(p *Point) string {
+	if p.Dims.ByName || len(p.Dims.TagNames) != 1 {
+		return g.build(p)
+	}
+	if g.one == nil {
+		g.one, g.seed = new([oneTagSlots]oneTagID), maphash.MakeSeed()
+	}
+	k := p.Dims.TagNames[0]
+	v, _ := p.Tag(k)
+	// Two ways per set: the newest entry first.
+	i := maphash.String(g.seed, v) & (oneTagSlots - 2)
+	set := g.one[i : i+2 : i+2]
+	for j := range set {
+		if e := &set[j]; e.value == v && e.key == k && e.id != "" {
+			return e.id
+		}
+	}
+	id := g.build(p)
+	set[1], set[0] = set[0], oneTagID{k, v, id}
+	return id
+}
+
+// build makes the id of p's dimensions, interned.
+func (g *groupIDs) build(p *Point) string {
 	if !p.Dims.ByName && len(p.Dims.TagNames) == 0 {
 		return ""
 	}
