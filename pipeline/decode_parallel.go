@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bytes"
 	"io"
+	"slices"
 	"sync"
 )
 
@@ -105,19 +106,39 @@ func (w *Decoder) decodeChunk(c *decodedChunk) {
 	w.bad = 0
 	w.loadChunk(c.data, lineBase)
 	for {
+		// The decoder fills its point's tags and fields in place, so let
+		// them be the free ends of the arenas: a line that fits needs no
+		// copy.
+		c.tags, c.fields = slices.Grow(c.tags, arenaSlack), slices.Grow(c.fields, arenaSlack)
+		w.point.Tags, w.point.Fields = c.tags[len(c.tags):], c.fields[len(c.fields):]
 		p, _ := w.Next()
 		if p == nil {
 			break
 		}
 		c.spans = append(c.spans, pointSpan{len(c.tags), len(c.tags) + len(p.Tags), len(c.fields), len(c.fields) + len(p.Fields)})
-		c.tags = append(c.tags, p.Tags...)
-		c.fields = append(c.fields, p.Fields...)
+		c.tags = appendArena(c.tags, p.Tags)
+		c.fields = appendArena(c.fields, p.Fields)
 		c.points = append(c.points, Point{Name: p.Name, Database: p.Database, RP: p.RP, Timestamp: p.Timestamp})
 	}
+	w.point.Tags, w.point.Fields = nil, nil // the arenas are handed out
 	for i, s := range c.spans {
 		c.points[i].Tags = c.tags[s.tags:s.tagsEnd:s.tagsEnd]
 		c.points[i].Fields = c.fields[s.fields:s.fieldsEnd:s.fieldsEnd]
 	}
+}
+
+// arenaSlack is the room left at the end of a chunk's arenas before each
+// line: lines with more tags or fields than this are copied.
+const arenaSlack = 64
+
+// appendArena appends x to arena, unless x already is the arena's next
+// elements (decoded in place), which it then only takes in.
+func appendArena[T any](arena, x []T) []T {
+	n := len(arena)
+	if len(x) > 0 && cap(arena) > n && &arena[:n+1][n] == &x[0] {
+		return arena[:n+len(x)]
+	}
+	return append(arena, x...)
 }
 
 // nextParallel is Next with workers.
