@@ -6,6 +6,7 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"regexp"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 	"time"
@@ -72,8 +73,8 @@ type alertTemplates struct {
 	noDetails             bool   // .details('')
 	detailsDefault        bool   // {{ json . }}
 	idText, msgText       string // the template when it has no action, else ""
-	enc                   *json.Encoder
 	buf                   bytes.Buffer
+	jbuf, hbuf            []byte // the default details: JSON, then escaped
 }
 
 // templateError is a problem of one of the three templates (0 id, 1
@@ -111,7 +112,6 @@ func parseAlertTemplates(id, message, details string) (*alertTemplates, error) {
 	if !strings.Contains(message, "{{") {
 		t.msgText = message
 	}
-	t.enc = json.NewEncoder(&t.buf)
 	var err error
 	if t.id, err = texttemplate.New("id").Parse(id); err != nil {
 		return nil, &templateError{0, err}
@@ -167,24 +167,128 @@ func (t *alertTemplates) renderMessage(info *messageInfo) (string, error) {
 	return t.buf.String(), err
 }
 
-func (t *alertTemplates) renderDetails(info *detailsInfo) (string, error) {
+// renderDetails renders the details of info. Its Tags and Fields maps hold
+// tags and fields (sorted by key) unless simple() says no template reads
+// them: the default details are written from the slices.
+func (t *alertTemplates) renderDetails(info *detailsInfo, tags []Tag, fields []Field) (string, error) {
 	if t.noDetails {
 		return "", nil
 	}
-	t.buf.Reset()
 	if t.detailsDefault {
 		// What {{ json . }} renders in html/template, without executing a
 		// template: JSON with a newline, then the escaping of HTML text
-		// (encoding/json already wrote <, > and & as \u003c...).
-		if err := t.enc.Encode(info); err != nil {
-			return "", err
+		// (the JSON already has <, > and & as \u003c...).
+		if b, ok := appendDetailsJSON(t.jbuf[:0], info, tags, fields); ok {
+			t.jbuf = b
+			t.hbuf = appendHTMLText(t.hbuf[:0], b)
+			return string(t.hbuf), nil
 		}
-		return htmlTextEscaper.Replace(t.buf.String()), nil
+		// A NaN or an infinity: the template itself, for its error.
+		fillInfoMaps(info, tags, fields)
 	}
+	t.buf.Reset()
 	err := t.details.Execute(&t.buf, info)
 	return t.buf.String(), err
 }
 
-// htmlTextEscaper escapes what html/template escapes in text, for the
-// characters JSON output can still contain.
-var htmlTextEscaper = strings.NewReplacer(`"`, "&#34;", `'`, "&#39;", "+", "&#43;", "&", "&amp;", "<", "&lt;", ">", "&gt;", "\x00", "\uFFFD")
+// simple reports whether the id and message render without templates and
+// the details are the default or empty: then no template reads the Tags
+// and Fields maps, and events need not build them.
+func (t *alertTemplates) simple() bool {
+	return (t.idDefault || t.idText != "") && (t.msgDefault || t.msgText != "") && (t.detailsDefault || t.noDetails)
+}
+
+// fillInfoMaps sets the Tags and Fields maps templates read.
+func fillInfoMaps(info *detailsInfo, tags []Tag, fields []Field) {
+	info.Tags = make(map[string]string, len(tags))
+	for _, t := range tags {
+		info.Tags[t.Key] = t.Value
+	}
+	info.Fields = make(map[string]interface{}, len(fields))
+	for _, f := range fields {
+		info.Fields[f.Key] = f.Value.Interface()
+	}
+}
+
+// appendDetailsJSON appends what encoding/json's Encoder writes for info
+// (keys in detailsInfo's field order, map keys sorted, a final newline),
+// taking the maps' contents from tags and fields. It returns false for
+// what encoding/json rejects (a NaN or infinite field) and for keys that
+// are not sorted and unique, which the slices of a point always are.
+func appendDetailsJSON(b []byte, info *detailsInfo, tags []Tag, fields []Field) ([]byte, bool) {
+	str := func(key, v string) {
+		b = append(b, key...)
+		b = appendJSONString(b, v)
+	}
+	str(`{"Name":`, info.Name)
+	str(`,"TaskName":`, info.TaskName)
+	str(`,"Group":`, info.Group)
+	b = append(b, `,"Tags":{`...)
+	for i, t := range tags {
+		if i > 0 {
+			if t.Key <= tags[i-1].Key {
+				return b, false
+			}
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t.Key)
+		b = append(b, ':')
+		b = appendJSONString(b, t.Value)
+	}
+	str(`},"ServerInfo":{"Hostname":`, info.ServerInfo.Hostname)
+	str(`,"ClusterID":`, info.ServerInfo.ClusterID)
+	str(`,"ServerID":`, info.ServerInfo.ServerID)
+	str(`},"ID":`, info.ID)
+	b = append(b, `,"Fields":{`...)
+	for i, f := range fields {
+		if i > 0 {
+			if f.Key <= fields[i-1].Key {
+				return b, false
+			}
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, f.Key)
+		b = append(b, ':')
+		var ok bool
+		if b, ok = appendJSONValue(b, f.Value); !ok {
+			return b, false
+		}
+	}
+	str(`},"Level":`, info.Level)
+	b = append(b, `,"Time":`...)
+	b = append(info.Time.AppendFormat(append(b, '"'), time.RFC3339Nano), '"')
+	b = append(b, `,"Duration":`...)
+	b = strconv.AppendInt(b, int64(info.Duration), 10)
+	str(`,"Message":`, info.Message)
+	return append(b, "}\n"...), true
+}
+
+// appendHTMLText appends s escaped as html/template escapes text, for the
+// characters JSON output can contain.
+func appendHTMLText(b, s []byte) []byte {
+	start := 0
+	for i, c := range s {
+		var esc string
+		switch c {
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '+':
+			esc = "&#43;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case 0:
+			esc = "\uFFFD"
+		default:
+			continue
+		}
+		b = append(append(b, s[start:i]...), esc...)
+		start = i + 1
+	}
+	return append(b, s[start:]...)
+}

@@ -172,6 +172,7 @@ func TestHandlerFileOptionErrors(t *testing.T) {
 		{"id: a\ntopic: t\nkind: log\noptions:\n  path: rel.log\n", "h.yaml:5: options.path: log path must be absolute, got \"rel.log\""},
 		{"id: a\ntopic: t\nkind: log\noptions:\n  path: /x\n  mode: nope\n", "h.yaml:6: options.mode: want an integer, got nope"},
 		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  persistent: 3\n", "h.yaml:6: options.persistent: want true or false, got 3"},
+		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  in-flight: 0\n", "h.yaml:6: options.in-flight: want a positive integer, got 0"},
 		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  queue-size: x\n", "h.yaml:6: options.queue-size: want an integer, got x"},
 		{"id: a\ntopic: t\nkind: post\noptions:\n  url: http://h\n  timeout: 5 minutes\n", "h.yaml:6: options.timeout: want a duration such as 10s, got \"5 minutes\""},
 		{"id: a\ntopic: t\nkind: post\noptions:\n  endpoint: ep\n  url: http://h\n", "h.yaml:6: options.url: give the url or an endpoint of kapacitor.conf, not both"},

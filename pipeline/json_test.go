@@ -2,11 +2,16 @@ package pipeline
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickrun/tickrun/eval"
 )
 
 // The hand-written JSON must match encoding/json byte for byte.
@@ -39,23 +44,40 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 	}
 }
 
-// The fast path of the default details renders what {{ json . }} does in
-// html/template.
+// The fast path of the default details, written from the point's tags and
+// fields, renders what {{ json . }} does in html/template from the maps,
+// and fails as it does on what encoding/json rejects.
 func TestDefaultDetailsFastPath(t *testing.T) {
 	fast, err := parseAlertTemplates(defaultIDTemplate, defaultMessageTemplate, defaultDetailsTemplate)
-	assert.NoError(t, err)
-	slow, err := parseAlertTemplates(defaultIDTemplate, defaultMessageTemplate, "{{json .}}")
-	assert.NoError(t, err)
-	infos := []detailsInfo{
-		{Message: `it's <b>"q"</b> & 1+1`},
-		{messageInfo: messageInfo{idInfo: idInfo{Name: "cpu\x00", Group: "nil", Tags: map[string]string{"h": "a'b+c"}},
-			Fields: map[string]interface{}{"f": 1.5e-7, "s": "x\u2028y", "i": int64(3), "b": true}, Level: "OK"}},
+	require.NoError(t, err)
+	slow, err := parseAlertTemplates(defaultIDTemplate, defaultMessageTemplate, defaultDetailsTemplate)
+	require.NoError(t, err)
+	slow.detailsDefault = false // execute the template
+	require.True(t, fast.simple())
+	require.False(t, slow.simple())
+	cases := []struct {
+		info   detailsInfo
+		tags   []Tag
+		fields []Field
+	}{
+		{info: detailsInfo{Message: `it's <b>"q"</b> & 1+1`}},
+		{
+			info: detailsInfo{messageInfo: messageInfo{idInfo: idInfo{Name: "cpu\x00", TaskName: "t<1>", Group: "nil",
+				ServerInfo: serverInfo{"h\u2029", "c&", "s"}}, ID: "cpu:nil", Level: "OK",
+				Time: time.Unix(1700000000, 120000000).UTC(), Duration: 90 * time.Second}, Message: "m\u2028"},
+			tags: []Tag{{"cpu", "cpu-total"}, {"h", "a'b+c"}, {"z\xff", "<&>"}},
+			fields: []Field{{"b", eval.BoolValue(true)}, {"f", eval.FloatValue(1.5e-7)}, {"g", eval.FloatValue(1e21)},
+				{"h", eval.FloatValue(-0.0)}, {"i", eval.IntValue(-3)}, {"s", eval.StringValue("x\u2028y\"\\")}},
+		},
+		{info: detailsInfo{Message: "nan"}, fields: []Field{{"f", eval.FloatValue(math.NaN())}}},
+		{info: detailsInfo{Message: "inf"}, fields: []Field{{"f", eval.FloatValue(math.Inf(-1))}}},
 	}
-	for _, info := range infos {
-		want, err := slow.renderDetails(&info)
-		assert.NoError(t, err)
-		got, err := fast.renderDetails(&info)
-		assert.NoError(t, err)
-		assert.Equal(t, want, got)
+	for _, c := range cases {
+		withMaps := c.info
+		fillInfoMaps(&withMaps, c.tags, c.fields)
+		want, wantErr := slow.renderDetails(&withMaps, c.tags, c.fields)
+		got, gotErr := fast.renderDetails(&c.info, c.tags, c.fields)
+		assert.Equal(t, want, got, c.info.Message)
+		assert.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(gotErr), c.info.Message)
 	}
 }

@@ -391,29 +391,24 @@ type eventSource struct {
 
 // event renders the templates and builds the event.
 func (n *alertNode) event(src eventSource, l Level, d time.Duration) (*Event, error) {
-	tags := make(map[string]string, len(src.tags))
-	for _, t := range src.tags {
-		tags[t.Key] = t.Value
-	}
 	info := detailsInfo{messageInfo: messageInfo{idInfo: idInfo{
-		Name: src.name, TaskName: n.task.name, Group: groupName(src.group), Tags: tags,
+		Name: src.name, TaskName: n.task.name, Group: groupName(src.group),
 		ServerInfo: serverInfo(n.task.opts.Server),
 	}}}
+	if !n.tmpl.simple() { // a template reads .Tags or .Fields
+		fillInfoMaps(&info, src.tags, src.fields)
+	}
 	id, err := n.tmpl.renderID(&info.idInfo)
 	if err != nil {
 		return nil, err
 	}
-	fields := make(map[string]interface{}, len(src.fields))
-	for _, f := range src.fields {
-		fields[f.Key] = f.Value.Interface()
-	}
-	info.ID, info.Fields, info.Level, info.Time, info.Duration = id, fields, l.String(), time.Unix(0, src.time).UTC(), d
+	info.ID, info.Level, info.Time, info.Duration = id, l.String(), time.Unix(0, src.time).UTC(), d
 	msg, err := n.tmpl.renderMessage(&info.messageInfo)
 	if err != nil {
 		return nil, err
 	}
 	info.Message = msg
-	details, err := n.tmpl.renderDetails(&info)
+	details, err := n.tmpl.renderDetails(&info, src.tags, src.fields)
 	if err != nil {
 		return nil, err
 	}
