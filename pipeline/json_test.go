@@ -67,7 +67,7 @@ func TestDefaultDetailsFastPath(t *testing.T) {
 				Time: time.Unix(1700000000, 120000000).UTC(), Duration: 90 * time.Second}, Message: "m\u2028"},
 			tags: []Tag{{"cpu", "cpu-total"}, {"h", "a'b+c"}, {"z\xff", "<&>"}},
 			fields: []Field{{"b", eval.BoolValue(true)}, {"f", eval.FloatValue(1.5e-7)}, {"g", eval.FloatValue(1e21)},
-				{"h", eval.FloatValue(-0.0)}, {"i", eval.IntValue(-3)}, {"s", eval.StringValue("x\u2028y\"\\")}},
+				{"h", eval.FloatValue(math.Copysign(0, -1))}, {"i", eval.IntValue(-3)}, {"s", eval.StringValue("x\u2028y\"\\")}},
 		},
 		{info: detailsInfo{Message: "nan"}, fields: []Field{{"f", eval.FloatValue(math.NaN())}}},
 		{info: detailsInfo{Message: "inf"}, fields: []Field{{"f", eval.FloatValue(math.Inf(-1))}}},
