@@ -80,31 +80,47 @@ func (d *Decoder) fastParse(line []byte) bool {
 	p.Group = ""
 	p.Database, p.RP = d.Database, d.RP
 	i := 0
-	token := func() []byte { // a run of key bytes
+	// tok returns the token (a run of key bytes) at i as a string, and
+	// whether it is the one seen at the same place of the last line: that
+	// one is compared first, as a whole, which is cheaper than scanning
+	// byte by byte; it matches only if a non-key byte follows it, exactly
+	// where a scan would stop.
+	tok := func(place int) (string, bool) {
+		if place < len(d.slots) {
+			s := d.slots[place]
+			if n := i + len(s); len(s) > 0 && n < len(line) && string(line[i:n]) == s && !keyBytes[line[n]] {
+				i = n
+				return s, true
+			}
+		}
 		j := i
 		for i < len(line) && keyBytes[line[i]] {
 			i++
 		}
-		return line[j:i]
+		if i == j {
+			return "", false
+		}
+		return d.slot(place, line[j:i]), false
 	}
-	m := token()
-	if len(m) == 0 {
+	if p.Name, _ = tok(0); p.Name == "" {
 		return false
 	}
-	p.Name = d.slot(0, m)
 	for i < len(line) && line[i] == ',' {
 		i++
-		k := token()
-		if len(k) == 0 || i >= len(line) || line[i] != '=' {
+		place := 1 + 2*len(p.Tags)
+		if place+1 >= fieldSlots { // the places of field keys: leave it to the library
+			return false
+		}
+		k, _ := tok(place)
+		if k == "" || i >= len(line) || line[i] != '=' {
 			return false
 		}
 		i++
-		v := token()
-		if len(v) == 0 {
+		v, _ := tok(place + 1)
+		if v == "" {
 			return false
 		}
-		slot := 1 + 2*len(p.Tags)
-		p.Tags = append(p.Tags, Tag{d.slot(slot, k), d.slot(slot+1, v)})
+		p.Tags = append(p.Tags, Tag{k, v})
 	}
 	if i >= len(line) || line[i] != ' ' || !sortTags(p.Tags) {
 		return false
@@ -112,16 +128,17 @@ func (d *Decoder) fastParse(line []byte) bool {
 	i++
 	sameKeys := true
 	for {
-		k := token()
-		if len(k) == 0 || i >= len(line) || line[i] != '=' {
+		n := len(p.Fields)
+		k, same := tok(fieldSlots + n)
+		if k == "" || i >= len(line) || line[i] != '=' {
 			return false
 		}
+		sameKeys = sameKeys && same
 		i++
 		j := i
 		for i < len(line) && line[i] != ',' && line[i] != ' ' {
 			i++
 		}
-		n := len(p.Fields)
 		if n < cap(p.Fields) {
 			p.Fields = p.Fields[:n+1]
 		} else {
@@ -131,11 +148,7 @@ func (d *Decoder) fastParse(line []byte) bool {
 		if !fastValue(&f.Value, line[j:i]) {
 			return false
 		}
-		if i := fieldSlots + n; i < len(d.slots) && d.slots[i] == string(k) {
-			f.Key = d.slots[i]
-		} else {
-			f.Key, sameKeys = d.slot(i, k), false
-		}
+		f.Key = k
 		if i >= len(line) || line[i] == ' ' {
 			break
 		}

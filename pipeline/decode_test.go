@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"fmt"
 	"io"
 	"math"
 	"math/rand"
@@ -252,6 +253,18 @@ func decodePath(input string, noFast bool) ([]string, []string) {
 	return out, bad
 }
 
+// manyTags returns "t00=v,t01=v,..." with n tags.
+func manyTags(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "t%02d=v", i)
+	}
+	return b.String()
+}
+
 // The fast path decodes exactly what line-protocol/v2 decodes: the same
 // points and the same bad lines.
 func FuzzDecodePaths(f *testing.F) {
@@ -262,6 +275,12 @@ func FuzzDecodePaths(f *testing.F) {
 		"m,a=1,a=2 f=1 1\nm f=1  2\n m f=1 3\nm f=1 3 \nm  f=1\nm, f=1\nm,a= f=1\n",
 		"m f=9223372036854775808i 1\nm f=1 99999999999999999999\nm=x f=1 1\n",
 		"m f=TRUE,g=False,h=tRUE 1\nm f=1 -5\nm f=--1\nm f=1e+5,g=2E-3 1\n",
+		// The place cache: a token compared with the last line's at the
+		// same place, as a prefix, extended, shortened, moved, repeated.
+		"cpu,host=a usage=1,usage_idle=2 1\ncpu,host=ab usage_idle=1,usage=2 2\ncpu,host=a usage=3 3\ncpu,host=a usag=3 4\n",
+		"cpu,h=a b=1,a=2 1\ncpu,h=a b=3,a=4 2\ncpu,h=a,h=b b=5 3\ncpu,h=a b=6,b=7 4\ncpux,h=a b=1 5\ncp,h=a b=1 6\ncpu,h=a=b b=1 7\n",
+		"m " + strings.Repeat("f=1,", 3) + "g=2 1\nm,k=v f=1 2\nm,k=v,k2=v2 f=1 3\nm,k=v f=1,k=2 4\n",
+		strings.Repeat("m,"+manyTags(40)+" f=1,g=2 1\n", 3),
 	} {
 		f.Add(s)
 	}
