@@ -135,20 +135,27 @@ func (d *Decoder) fastParse(line []byte) bool {
 		}
 		sameKeys = sameKeys && same
 		i++
-		j := i
-		for i < len(line) && line[i] != ',' && line[i] != ' ' {
-			i++
-		}
 		if n < cap(p.Fields) {
 			p.Fields = p.Fields[:n+1]
 		} else {
 			p.Fields = append(p.Fields, Field{})
 		}
 		f := &p.Fields[n]
-		if !fastValue(&f.Value, line[j:i]) {
-			return false
-		}
 		f.Key = k
+		// Most values are plain decimals, parsed as they are scanned;
+		// anything else is delimited first, then parsed by fastValue.
+		if x, end, ok := plainDecimal(line, i); ok && (end == len(line) || line[end] == ',' || line[end] == ' ') {
+			f.Value.SetFloat(x)
+			i = end
+		} else {
+			j := i
+			for i < len(line) && line[i] != ',' && line[i] != ' ' {
+				i++
+			}
+			if !fastValue(&f.Value, line[j:i]) {
+				return false
+			}
+		}
 		if i >= len(line) || line[i] == ' ' {
 			break
 		}
@@ -206,6 +213,47 @@ func fastInt(b []byte) (int64, bool) {
 		return -int64(n), true
 	}
 	return 0, false
+}
+
+// plainDecimal parses -?digits[.digits] at b[i:], at most 15 digits, and
+// returns the value and where it ends; ok is false for anything else (the
+// caller then checks what follows).
+func plainDecimal(b []byte, i int) (x float64, end int, ok bool) {
+	neg := i < len(b) && b[i] == '-'
+	if neg {
+		i++
+	}
+	var m uint64
+	start := i
+	for ; i < len(b); i++ {
+		d := b[i] - '0' // a byte: anything but a digit is above 9
+		if d > 9 {
+			break
+		}
+		m = m*10 + uint64(d)
+	}
+	digits, frac := i-start, 0
+	if i < len(b) && b[i] == '.' {
+		i++
+		fs := i
+		for ; i < len(b); i++ {
+			d := b[i] - '0'
+			if d > 9 {
+				break
+			}
+			m = m*10 + uint64(d)
+		}
+		frac = i - fs
+	}
+	if digits+frac == 0 || digits+frac > 15 {
+		return 0, i, false
+	}
+	// Exact, as in fastValue.
+	x = float64(m) / pow10[frac]
+	if neg {
+		x = -x
+	}
+	return x, i, true
 }
 
 // fastValue parses a plain field value into v: a float

@@ -314,6 +314,9 @@ func TestFastFloatMatchesParseFloat(t *testing.T) {
 		ok := fastValue(&got, []byte(s))
 		require.True(t, ok, s)
 		require.Equal(t, math.Float64bits(want), math.Float64bits(got.Float()), s)
+		if x, end, ok := plainDecimal([]byte(s), 0); ok && end == len(s) {
+			require.Equal(t, math.Float64bits(want), math.Float64bits(x), s)
+		}
 	}
 }
 
