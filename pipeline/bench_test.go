@@ -3,6 +3,9 @@ package pipeline_test
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"sync"
 	"testing"
 
@@ -113,6 +116,67 @@ func BenchmarkPipeline(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.N*benchPoints)/b.Elapsed().Seconds(), "points/s")
 			b.ReportMetric(float64(events)/float64(b.N), "events/op")
+		})
+	}
+}
+
+// BenchmarkPipelineTCP is the delivery row of issue 6: the seed script
+// over 100k points of which 18,820 raise an event, each sent over TCP to a
+// local sink that reads every connection to EOF — one connection per event
+// (Kapacitor's framing) or one persistent connection — the drain at the
+// end included.
+func BenchmarkPipelineTCP(b *testing.B) {
+	for _, persistent := range []bool{false, true} {
+		name := "per_event"
+		if persistent {
+			name = "persistent"
+		}
+		b.Run(name, func(b *testing.B) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				for {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					go func() { io.Copy(io.Discard, c); c.Close() }()
+				}
+			}()
+			spec, err := pipeline.ParseHandlerSpec("h.yaml", []byte(fmt.Sprintf(
+				"id: h\ntopic: cpu\nkind: tcp\noptions:\n  address: %s\n  persistent: %v\n", ln.Addr(), persistent)))
+			if err != nil {
+				b.Fatal(err)
+			}
+			data := cpuData(b, 0.1)
+			b.ReportAllocs()
+			var sent int64
+			for i := 0; i < b.N; i++ {
+				task, err := pipeline.Compile("bench", "bench.tick", benchScripts["seed"]+".topic('cpu')", pipeline.Options{
+					Handlers: []*pipeline.HandlerSpec{spec},
+					Deliver:  pipeline.DeliveryOptions{QueueSize: 2 * benchPoints},
+				})
+				if err != nil {
+					b.Fatal(task.ErrorText(err))
+				}
+				if _, err := task.WriteLineProtocol(bytes.NewReader(data), "telegraf", "autogen", nil); err != nil {
+					b.Fatal(err)
+				}
+				if err := task.Close(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+				for _, st := range task.HandlerStats() {
+					if st.Dropped > 0 {
+						b.Fatalf("dropped: %+v", st)
+					}
+					sent += st.Sent
+				}
+			}
+			b.ReportMetric(float64(b.N*benchPoints)/b.Elapsed().Seconds(), "points/s")
+			b.ReportMetric(float64(sent)/float64(b.N), "events/op")
 		})
 	}
 }
