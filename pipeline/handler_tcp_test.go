@@ -291,3 +291,17 @@ func TestDrainTimeoutDrops(t *testing.T) {
 	assert.Equal(t, int64(5), st.Dropped)
 	assert.Contains(t, log.String(), `dropped event "e5": not delivered before the drain timeout`)
 }
+
+// Overlapped per-event deliveries keep the order: connections are dialled
+// one at a time, so the endpoint accepts them in the order of the events.
+func TestTCPInFlightKeepsOrder(t *testing.T) {
+	s := startSink(t, "127.0.0.1:0", nil)
+	d := fastDelivery
+	d.QueueSize = 1000
+	h, log := testHandler(t, "tcp", map[string]any{"address": s.ln.Addr().String()}, d)
+	deliverN(h, 1, 500)
+	closeHandler(t, h)
+	assert.Equal(t, events(1, 500, "\n\n"), s.received())
+	assert.Equal(t, int64(500), h.stats().Sent)
+	assert.NotContains(t, log.String(), "dropped")
+}
