@@ -320,6 +320,9 @@ func (d *Decoder) markCR(line int, text []byte) {
 
 // decodeEntry decodes the current entry into d.point.
 func (d *Decoder) decodeEntry() error {
+	// The slots change below, also for a line that turns out bad: the
+	// fast path must check its next line.
+	d.sortedFields = -1
 	p := &d.point
 	p.Tags, p.Fields = p.Tags[:0], p.Fields[:0]
 	p.Dims = Dimensions{}
@@ -381,7 +384,6 @@ func (d *Decoder) decodeEntry() error {
 		p.Fields = append(p.Fields, Field{d.slot(fieldSlots+len(p.Fields), k), v})
 	}
 	p.Fields = sortFields(p.Fields)
-	d.sortedFields = -1 // the fast path must check its next line
 	tb, err := d.dec.TimeBytes()
 	if err != nil {
 		return err

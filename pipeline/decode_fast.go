@@ -74,6 +74,11 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // fastParse decodes a plain line into d.point, or returns false for the
 // library to decode it.
 func (d *Decoder) fastParse(line []byte) bool {
+	// sortedFields describes the last line; it stays -1 (check the next
+	// line) unless this one is decoded to the end, as the slots may
+	// change on the way.
+	sortedFields := d.sortedFields
+	d.sortedFields = -1
 	p := &d.point
 	p.Tags, p.Fields = p.Tags[:0], p.Fields[:0]
 	p.Dims = Dimensions{}
@@ -162,15 +167,16 @@ func (d *Decoder) fastParse(line []byte) bool {
 		i++ // ','
 	}
 	// The keys of the last line, in the same places, were sorted already.
-	if !sameKeys || len(p.Fields) != d.sortedFields {
-		d.sortedFields = len(p.Fields)
+	if !sameKeys || len(p.Fields) != sortedFields {
+		sortedFields = len(p.Fields)
 		if !fieldsSorted(p.Fields) {
-			d.sortedFields = -1
+			sortedFields = -1
 			p.Fields = sortFields(p.Fields)
 		}
 	}
 	if i >= len(line) {
 		p.Timestamp = d.now
+		d.sortedFields = sortedFields
 		return true
 	}
 	i++ // ' '
@@ -186,6 +192,7 @@ func (d *Decoder) fastParse(line []byte) bool {
 		t = c
 	}
 	p.Timestamp = t
+	d.sortedFields = sortedFields
 	return true
 }
 

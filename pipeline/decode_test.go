@@ -154,9 +154,12 @@ func TestDecoderParallelMatchesSequential(t *testing.T) {
 // fast path leaves non-ASCII tags to it).
 func TestDecoderSortsRepeatedKeys(t *testing.T) {
 	in := "cpu b=1,a=2 1\ncpu b=3,a=4 2\ncpu a=5,b=6 3\ncpu a=7,b=8 4\n" +
-		"cpu,h=é b=-9,a=9 5\ncpu b=10,a=11 6\ncpu a=12,a=13 7\ncpu a=14,a=15 8\ncpu a=16,b=17 9\n"
+		"cpu,h=é b=-9,a=9 5\ncpu b=10,a=11 6\ncpu a=12,a=13 7\ncpu a=14,a=15 8\ncpu a=16,b=17 9\n" +
+		// A bad line with the keys unsorted, then a line repeating them.
+		"cpu b=18,a=x 10\ncpu b=19,a=20 11\ncpu a=21,b=22 12\ncpu b=23,a=24 x\ncpu b=25,a=26 13\n"
 	want := [][]string{{"a=2", "b=1"}, {"a=4", "b=3"}, {"a=5", "b=6"}, {"a=7", "b=8"},
-		{"a=9", "b=-9"}, {"a=11", "b=10"}, {"a=13"}, {"a=15"}, {"a=16", "b=17"}}
+		{"a=9", "b=-9"}, {"a=11", "b=10"}, {"a=13"}, {"a=15"}, {"a=16", "b=17"},
+		{"a=20", "b=19"}, {"a=21", "b=22"}, {"a=26", "b=25"}}
 	for _, noFast := range []bool{false, true} {
 		d := NewDecoder(strings.NewReader(in))
 		d.noFast = noFast
@@ -281,6 +284,7 @@ func FuzzDecodePaths(f *testing.F) {
 		"cpu,h=a b=1,a=2 1\ncpu,h=a b=3,a=4 2\ncpu,h=a,h=b b=5 3\ncpu,h=a b=6,b=7 4\ncpux,h=a b=1 5\ncp,h=a b=1 6\ncpu,h=a=b b=1 7\n",
 		"m " + strings.Repeat("f=1,", 3) + "g=2 1\nm,k=v f=1 2\nm,k=v,k2=v2 f=1 3\nm,k=v f=1,k=2 4\n",
 		strings.Repeat("m,"+manyTags(40)+" f=1,g=2 1\n", 3),
+		"m a=1,b=2 1\nm b=1,a=x 2\nm b=3,a=4 3\nm b=3,a=4 x\nm b=5,a=6 4\n",
 	} {
 		f.Add(s)
 	}
