@@ -126,7 +126,9 @@ func cmpMask(op ast.Op) uint8 {
 	panic("eval: not a comparison: " + op.String())
 }
 
-func cmpFloat(a, b float64) uint8 {
+// compare returns the comparison outcome of a and b: for floats a NaN
+// operand is unordered; ints, durations and strings are always ordered.
+func compare[T int64 | float64 | string](a, b T) uint8 {
 	switch {
 	case a < b:
 		return cmpLess
@@ -136,26 +138,6 @@ func cmpFloat(a, b float64) uint8 {
 		return cmpEqual
 	}
 	return cmpUnordered
-}
-
-func cmpInt(a, b int64) uint8 {
-	switch {
-	case a < b:
-		return cmpLess
-	case a > b:
-		return cmpGreater
-	}
-	return cmpEqual
-}
-
-func cmpString(a, b string) uint8 {
-	switch {
-	case a < b:
-		return cmpLess
-	case a > b:
-		return cmpGreater
-	}
-	return cmpEqual
 }
 
 var (
@@ -208,22 +190,22 @@ func floatMath(op ast.Op) binFn {
 
 func intCompare(op ast.Op) binFn {
 	m := cmpMask(op)
-	return func(l, r Value) (Value, error) { return boolVal(cmpInt(l.Int(), r.Int())&m != 0), nil }
+	return func(l, r Value) (Value, error) { return boolVal(compare(l.Int(), r.Int())&m != 0), nil }
 }
 
 func floatCompare(op ast.Op) binFn {
 	m := cmpMask(op)
-	return func(l, r Value) (Value, error) { return boolVal(cmpFloat(l.Float(), r.Float())&m != 0), nil }
+	return func(l, r Value) (Value, error) { return boolVal(compare(l.Float(), r.Float())&m != 0), nil }
 }
 
 func intFloatCompare(op ast.Op) binFn {
 	m := cmpMask(op)
-	return func(l, r Value) (Value, error) { return boolVal(cmpFloat(float64(l.Int()), r.Float())&m != 0), nil }
+	return func(l, r Value) (Value, error) { return boolVal(compare(float64(l.Int()), r.Float())&m != 0), nil }
 }
 
 func floatIntCompare(op ast.Op) binFn {
 	m := cmpMask(op)
-	return func(l, r Value) (Value, error) { return boolVal(cmpFloat(l.Float(), float64(r.Int()))&m != 0), nil }
+	return func(l, r Value) (Value, error) { return boolVal(compare(l.Float(), float64(r.Int()))&m != 0), nil }
 }
 
 func stringConcat(ast.Op) binFn {
@@ -232,7 +214,7 @@ func stringConcat(ast.Op) binFn {
 
 func stringCompare(op ast.Op) binFn {
 	m := cmpMask(op)
-	return func(l, r Value) (Value, error) { return boolVal(cmpString(l.Str(), r.Str())&m != 0), nil }
+	return func(l, r Value) (Value, error) { return boolVal(compare(l.Str(), r.Str())&m != 0), nil }
 }
 
 func regexMatch(op ast.Op) binFn {
@@ -271,7 +253,7 @@ func durationQuotient(ast.Op) binFn {
 func durationCompare(op ast.Op) binFn {
 	m := cmpMask(op)
 	return func(l, r Value) (Value, error) {
-		return boolVal(cmpInt(int64(l.Duration()), int64(r.Duration()))&m != 0), nil
+		return boolVal(compare(int64(l.Duration()), int64(r.Duration()))&m != 0), nil
 	}
 }
 

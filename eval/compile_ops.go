@@ -174,33 +174,28 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 	c := y.val
 	name, m, slot := x.ref, cmpMask(op), info.hint
 	switch c.Kind {
-	case Int:
-		ci, cf := c.Int(), float64(c.Int())
-		return floatFieldFast(name, slot, op, cf, func(e *Expr, s Scope) (bool, error) {
-			v, err := lookup(e, s, name, slot)
-			if err != nil {
-				return false, err
-			}
-			switch v.Kind {
-			case Float:
-				return cmpFloat(v.Float(), cf)&m != 0, nil
-			case Int:
-				return cmpInt(v.Int(), ci)&m != 0, nil
-			}
-			return false, info.fail(v, c)
-		})
-	case Float:
+	case Int, Float:
+		// An int field is compared as an int with an int constant, as a
+		// float with a float one.
+		intConst := c.Kind == Int
+		var ci int64
 		cf := c.Float()
+		if intConst {
+			ci = c.Int()
+			cf = float64(ci)
+		}
 		return floatFieldFast(name, slot, op, cf, func(e *Expr, s Scope) (bool, error) {
 			v, err := lookup(e, s, name, slot)
 			if err != nil {
 				return false, err
 			}
-			switch v.Kind {
-			case Float:
-				return cmpFloat(v.Float(), cf)&m != 0, nil
-			case Int:
-				return cmpFloat(float64(v.Int()), cf)&m != 0, nil
+			switch {
+			case v.Kind == Float:
+				return compare(v.Float(), cf)&m != 0, nil
+			case v.Kind == Int && intConst:
+				return compare(v.Int(), ci)&m != 0, nil
+			case v.Kind == Int:
+				return compare(float64(v.Int()), cf)&m != 0, nil
 			}
 			return false, info.fail(v, c)
 		})
@@ -212,7 +207,7 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 				return false, err
 			}
 			if v.Kind == String {
-				return cmpString(v.Str(), cs)&m != 0, nil
+				return compare(v.Str(), cs)&m != 0, nil
 			}
 			return false, info.fail(v, c)
 		}
@@ -223,7 +218,7 @@ func refCompareConstFn(info *binaryInfo, x, y *node) boolFn {
 // floatFieldFast wraps the comparison of a reference with a numeric
 // constant: when the scope has the name as a float field at the hinted
 // place (Scope.LookupField), it compares at once with Go's operator (whose
-// NaN semantics are cmpFloat's); anything else (an int field, a tag, a
+// NaN semantics are compare's); anything else (an int field, a tag, a
 // missing name, a moved field) takes slow. One small closure per operator
 // keeps the hot path to a lookup and one comparison.
 func floatFieldFast(name string, slot int, op ast.Op, cf float64, slow boolFn) boolFn {
