@@ -222,9 +222,9 @@ func fastInt(b []byte) (int64, bool) {
 	return 0, false
 }
 
-// plainDecimal parses -?digits[.digits] at b[i:], at most 15 digits, and
-// returns the value and where it ends; ok is false for anything else (the
-// caller then checks what follows).
+// plainDecimal parses the mantissa -?digits[.digits] at b[i:] and returns
+// where it ends; ok reports that it has 1 to 15 digits, which x then holds
+// exactly (what follows is the caller's to check).
 func plainDecimal(b []byte, i int) (x float64, end int, ok bool) {
 	neg := i < len(b) && b[i] == '-'
 	if neg {
@@ -255,7 +255,9 @@ func plainDecimal(b []byte, i int) (x float64, end int, ok bool) {
 	if digits+frac == 0 || digits+frac > 15 {
 		return 0, i, false
 	}
-	// Exact, as in fastValue.
+	// Exact: the mantissa (< 10^15 < 2^53) and the power of ten are exact
+	// float64s, so one correctly rounded division gives what ParseFloat
+	// gives (the fast path of strconv itself).
 	x = float64(m) / pow10[frac]
 	if neg {
 		x = -x
@@ -275,57 +277,22 @@ func fastValue(v *eval.Value, b []byte) bool {
 		return fastBool(v, b)
 	}
 	if b[len(b)-1] == 'i' {
-		digits := b[:len(b)-1]
-		if len(digits) > 0 && digits[0] == '-' {
-			digits = digits[1:]
+		n, ok := fastInt(b[:len(b)-1])
+		if ok {
+			v.SetInt(n)
 		}
-		if len(digits) == 0 {
-			return false
-		}
-		for _, c := range digits {
-			if c < '0' || c > '9' {
-				return false
-			}
-		}
-		n, err := strconv.ParseInt(string(b[:len(b)-1]), 10, 64)
-		if err != nil {
-			return false
-		}
-		v.SetInt(n)
+		return ok
+	}
+	// -?digits[.digits][(e|E)[+-]digits], at least one mantissa digit;
+	// plainDecimal takes the mantissa, exactly when it has at most 15
+	// digits and no exponent follows.
+	x, k, ok := plainDecimal(b, 0)
+	if ok && k == len(b) {
+		v.SetFloat(x)
 		return true
 	}
-	// -?digits[.digits][(e|E)[+-]digits], at least one mantissa digit.
-	k := 0
-	neg := b[k] == '-'
-	if neg {
-		k++
-	}
-	mant, frac := 0, 0
-	var m uint64
-	for k < len(b) && b[k] >= '0' && b[k] <= '9' {
-		m = m*10 + uint64(b[k]-'0')
-		k, mant = k+1, mant+1
-	}
-	if k < len(b) && b[k] == '.' {
-		k++
-		for k < len(b) && b[k] >= '0' && b[k] <= '9' {
-			m = m*10 + uint64(b[k]-'0')
-			k, mant, frac = k+1, mant+1, frac+1
-		}
-	}
-	if mant == 0 {
+	if !bytes.ContainsAny(b[:k], "0123456789") {
 		return false
-	}
-	if k == len(b) && mant <= 15 {
-		// Exact: the mantissa (< 10^15 < 2^53) and the power of ten are
-		// exact float64s, so one correctly rounded division gives what
-		// ParseFloat gives (the fast path of strconv itself).
-		f := float64(m) / pow10[frac]
-		if neg {
-			f = -f
-		}
-		v.SetFloat(f)
-		return true
 	}
 	if k < len(b) && (b[k] == 'e' || b[k] == 'E') {
 		k++

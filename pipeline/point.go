@@ -113,10 +113,8 @@ func (p *Point) LookupField(name string, hint *int) *eval.Value {
 	if uint(i) >= uint(len(p.Fields)) || p.Fields[i].Key != name {
 		return nil
 	}
-	for j := range p.Tags {
-		if p.Tags[j].Key == name {
-			return nil
-		}
+	if _, isTag := p.Tag(name); isTag {
+		return nil
 	}
 	return &p.Fields[i].Value
 }
