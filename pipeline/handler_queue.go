@@ -89,25 +89,28 @@ func (h *queueHandler) deliver(ev *Event, payload []byte) {
 
 func (h *queueHandler) run() {
 	defer close(h.done)
+	send, wait := h.send, func() {}
 	if h.begin != nil && h.inFlight > 1 {
-		h.runPipelined()
-	} else {
-		for item := range h.queue {
-			if h.ctx.Err() != nil {
-				h.drop(item, "not delivered before the drain timeout")
-				continue
-			}
-			h.send(h.attempts(item))
-		}
+		send, wait = h.overlapped()
 	}
+	for item := range h.queue {
+		if h.ctx.Err() != nil {
+			h.drop(item, "not delivered before the drain timeout")
+			continue
+		}
+		send(h.attempts(item))
+	}
+	wait()
 	if h.finish != nil {
 		h.finish(h.ctx)
 	}
 }
 
-// runPipelined begins each event in turn and hands the rest of the
-// attempt to one of inFlight goroutines.
-func (h *queueHandler) runPipelined() {
+// overlapped starts inFlight goroutines that end attempts, and returns
+// send, which begins an event (retrying in place while beginning fails)
+// and hands the rest of the attempt to them, and wait, which waits for
+// them once every event has been sent.
+func (h *queueHandler) overlapped() (send func(*attempts), wait func()) {
 	type begun struct {
 		a   *attempts
 		end func() error
@@ -126,25 +129,23 @@ func (h *queueHandler) runPipelined() {
 			}
 		})
 	}
-	for item := range h.queue {
-		if h.ctx.Err() != nil {
-			h.drop(item, "not delivered before the drain timeout")
-			continue
-		}
-		a := h.attempts(item)
+	send = func(a *attempts) {
 		for {
-			end, err := h.begin(h.ctx, item.payload)
+			end, err := h.begin(h.ctx, a.item.payload)
 			if err == nil {
 				ends <- begun{a, end}
-				break
+				return
 			}
 			if !a.failed(err) {
-				break
+				return
 			}
 		}
 	}
-	close(ends)
-	wg.Wait()
+	wait = func() {
+		close(ends)
+		wg.Wait()
+	}
+	return send, wait
 }
 
 func (h *queueHandler) drop(item queueItem, why string, args ...any) {
