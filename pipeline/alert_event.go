@@ -155,16 +155,8 @@ func appendSeriesJSON(b []byte, s *Series) ([]byte, error) {
 	}
 	if len(s.Tags) > 0 {
 		sep()
-		b = append(b, `"tags":{`...)
-		for i, t := range s.Tags {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, t.Key)
-			b = append(b, ':')
-			b = appendJSONString(b, t.Value)
-		}
-		b = append(b, '}')
+		b = append(b, `"tags":`...)
+		b = appendJSONTags(b, s.Tags)
 	}
 	if len(s.Columns) > 0 {
 		sep()

@@ -216,6 +216,9 @@ func fillInfoMaps(info *detailsInfo, tags []Tag, fields []Field) {
 // what encoding/json rejects (a NaN or infinite field) and for keys that
 // are not sorted and unique, which the slices of a point always are.
 func appendDetailsJSON(b []byte, info *detailsInfo, tags []Tag, fields []Field) ([]byte, bool) {
+	if !tagsSorted(tags) || !fieldsSorted(fields) {
+		return b, false
+	}
 	str := func(key, v string) {
 		b = append(b, key...)
 		b = appendJSONString(b, v)
@@ -223,28 +226,15 @@ func appendDetailsJSON(b []byte, info *detailsInfo, tags []Tag, fields []Field) 
 	str(`{"Name":`, info.Name)
 	str(`,"TaskName":`, info.TaskName)
 	str(`,"Group":`, info.Group)
-	b = append(b, `,"Tags":{`...)
-	for i, t := range tags {
-		if i > 0 {
-			if t.Key <= tags[i-1].Key {
-				return b, false
-			}
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, t.Key)
-		b = append(b, ':')
-		b = appendJSONString(b, t.Value)
-	}
-	str(`},"ServerInfo":{"Hostname":`, info.ServerInfo.Hostname)
+	b = append(b, `,"Tags":`...)
+	b = appendJSONTags(b, tags)
+	str(`,"ServerInfo":{"Hostname":`, info.ServerInfo.Hostname)
 	str(`,"ClusterID":`, info.ServerInfo.ClusterID)
 	str(`,"ServerID":`, info.ServerInfo.ServerID)
 	str(`},"ID":`, info.ID)
 	b = append(b, `,"Fields":{`...)
 	for i, f := range fields {
 		if i > 0 {
-			if f.Key <= fields[i-1].Key {
-				return b, false
-			}
 			b = append(b, ',')
 		}
 		b = appendJSONString(b, f.Key)

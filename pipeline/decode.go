@@ -474,8 +474,13 @@ func sortTags(t []Tag) bool {
 			t[j], t[j-1] = t[j-1], t[j]
 		}
 	}
+	return tagsSorted(t)
+}
+
+// tagsSorted reports whether the keys are sorted and unique.
+func tagsSorted(t []Tag) bool {
 	for i := 1; i < len(t); i++ {
-		if t[i].Key == t[i-1].Key {
+		if t[i].Key <= t[i-1].Key {
 			return false
 		}
 	}

@@ -112,6 +112,20 @@ func appendJSONValue(b []byte, v eval.Value) ([]byte, bool) {
 	return append(b, "null"...), true
 }
 
+// appendJSONTags appends tags as a JSON object, in their order.
+func appendJSONTags(b []byte, tags []Tag) []byte {
+	b = append(b, '{')
+	for i, t := range tags {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, t.Key)
+		b = append(b, ':')
+		b = appendJSONString(b, t.Value)
+	}
+	return append(b, '}')
+}
+
 // appendJSONTime appends a time as encoding/json does for time.Time:
 // RFC 3339 with nanoseconds, trailing zeros removed, in UTC.
 func appendJSONTime(b []byte, ns int64) []byte {
