@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
-	"net"
 	"sync"
 	"testing"
 
@@ -132,22 +130,9 @@ func BenchmarkPipelineTCP(b *testing.B) {
 			name = "persistent"
 		}
 		b.Run(name, func(b *testing.B) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ln.Close()
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() { io.Copy(io.Discard, c); c.Close() }()
-				}
-			}()
+			addr := pipeline.StartBenchSink(b)
 			spec, err := pipeline.ParseHandlerSpec("h.yaml", []byte(fmt.Sprintf(
-				"id: h\ntopic: cpu\nkind: tcp\noptions:\n  address: %s\n  persistent: %v\n", ln.Addr(), persistent)))
+				"id: h\ntopic: cpu\nkind: tcp\noptions:\n  address: %s\n  persistent: %v\n", addr, persistent)))
 			if err != nil {
 				b.Fatal(err)
 			}
