@@ -175,11 +175,14 @@ func newHandler(kind string, opts map[string]any, t *Task, id string) (handler, 
 }
 
 // deliveryOptions returns the task's delivery options with the handler's
-// own queue-size, if it has one.
+// own queue-size and in-flight (tcp), if it has them.
 func deliveryOptions(t *Task, opts map[string]any) DeliveryOptions {
 	o := t.opts.Deliver
 	if n, _ := optInt(opts, "queue-size", 0); n > 0 {
 		o.QueueSize = int(n)
+	}
+	if n, _ := optInt(opts, "in-flight", 0); n > 0 {
+		o.InFlight = int(n)
 	}
 	return o.withDefaults()
 }

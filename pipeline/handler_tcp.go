@@ -64,9 +64,6 @@ func init() {
 			c := &tcpPerEvent{addr: addr, opts: o}
 			h := newQueueHandler("tcp "+addr, "\n\n", o, t, c.try)
 			h.begin, h.inFlight = c.begin, o.InFlight
-			if n, _ := optInt(opts, "in-flight", 0); n > 0 {
-				h.inFlight = int(n)
-			}
 			return h.start(), nil
 		},
 		target: func(opts map[string]any) string { s, _ := opts["address"].(string); return s },
