@@ -27,6 +27,20 @@ func (b *nodeBase) emitBatch(x *Batch) {
 	}
 }
 
+// emitEach emits the batch of f's results for the points of x, in order,
+// leaving out nil results; the batch keeps x's name, group, dimensions,
+// tags and end time. It is the batch side of nodes that handle each point
+// on its own.
+func (b *nodeBase) emitEach(x *Batch, f func(i int, p *Point) *Point) {
+	out := &Batch{Name: x.Name, Group: x.Group, Dims: x.Dims, Tags: x.Tags, TMax: x.TMax}
+	for i, p := range x.Points {
+		if q := f(i, p); q != nil {
+			out.Points = append(out.Points, q)
+		}
+	}
+	b.emitBatch(out)
+}
+
 // sameTime turns a stream into batches for aggregates and selectors on
 // stream input: per group, consecutive points with the same time form a
 // batch, handed over when a point with another time arrives; the last time

@@ -52,13 +52,12 @@ func (n *changeDetectNode) point(p *Point) {
 // batch (nodes.md §17).
 func (n *changeDetectNode) batch(b *Batch) {
 	st := n.newLast()
-	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
-	for _, p := range b.Points {
+	n.emitEach(b, func(_ int, p *Point) *Point {
 		if n.changed(p, st) {
-			out.Points = append(out.Points, p)
+			return p
 		}
-	}
-	n.emitBatch(out)
+		return nil
+	})
 }
 
 func (n *changeDetectNode) newLast() *changeLast {

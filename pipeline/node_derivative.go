@@ -63,13 +63,7 @@ func (n *derivativeNode) point(p *Point) {
 // afresh at every batch, so its first point yields nothing (nodes.md §10).
 func (n *derivativeNode) batch(b *Batch) {
 	st := &derivPrev{}
-	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
-	for _, p := range b.Points {
-		if q := n.compute(p, st, &Point{}); q != nil {
-			out.Points = append(out.Points, q)
-		}
-	}
-	n.emitBatch(out)
+	n.emitEach(b, func(_ int, p *Point) *Point { return n.compute(p, st, &Point{}) })
 }
 
 // errElapsedZero is logged when two points of a group share a time.

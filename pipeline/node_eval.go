@@ -130,13 +130,7 @@ func (n *evalNode) point(p *Point) {
 
 // batch evaluates every point of a batch; points that fail are dropped.
 func (n *evalNode) batch(b *Batch) {
-	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
-	for _, p := range b.Points {
-		if q := n.compute(p, &Point{}); q != nil {
-			out.Points = append(out.Points, q)
-		}
-	}
-	n.emitBatch(out)
+	n.emitEach(b, func(_ int, p *Point) *Point { return n.compute(p, &Point{}) })
 }
 
 // compute evaluates the lambdas over p into q, or returns nil when an

@@ -50,13 +50,12 @@ func (n *sampleNode) point(p *Point) {
 // batch samples the points of one batch; the count starts afresh at each
 // batch (nodes.md §16).
 func (n *sampleNode) batch(b *Batch) {
-	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
-	for i, p := range b.Points {
+	n.emitEach(b, func(i int, p *Point) *Point {
 		if n.keep(int64(i), p.Timestamp) {
-			out.Points = append(out.Points, p)
+			return p
 		}
-	}
-	n.emitBatch(out)
+		return nil
+	})
 }
 
 // keep reports whether the point numbered c (from 0) at time t is kept.

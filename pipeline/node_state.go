@@ -65,13 +65,7 @@ func (n *stateNode) point(p *Point) {
 // batch (nodes.md §11).
 func (n *stateNode) batch(b *Batch) {
 	run := &stateRun{}
-	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
-	for _, p := range b.Points {
-		if q := n.compute(p, run, &Point{}); q != nil {
-			out.Points = append(out.Points, q)
-		}
-	}
-	n.emitBatch(out)
+	n.emitEach(b, func(_ int, p *Point) *Point { return n.compute(p, run, &Point{}) })
 }
 
 // compute evaluates the lambda for p and returns p with the state field
