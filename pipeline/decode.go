@@ -318,16 +318,22 @@ func (d *Decoder) markCR(line int, text []byte) {
 	}
 }
 
-// decodeEntry decodes the current entry into d.point.
-func (d *Decoder) decodeEntry() error {
-	// The slots change below, also for a line that turns out bad: the
-	// fast path must check its next line.
+// newPoint empties d.point for the next line. The slots change while a
+// line is decoded, also for a line that turns out bad, so sortedFields is
+// reset: only a line the fast path decodes to the end sets it again.
+func (d *Decoder) newPoint() *Point {
 	d.sortedFields = -1
 	p := &d.point
 	p.Tags, p.Fields = p.Tags[:0], p.Fields[:0]
 	p.Dims = Dimensions{}
 	p.Group = ""
 	p.Database, p.RP = d.Database, d.RP
+	return p
+}
+
+// decodeEntry decodes the current entry into d.point.
+func (d *Decoder) decodeEntry() error {
+	p := d.newPoint()
 	m, err := d.dec.Measurement()
 	if err != nil {
 		return err

@@ -74,16 +74,8 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // fastParse decodes a plain line into d.point, or returns false for the
 // library to decode it.
 func (d *Decoder) fastParse(line []byte) bool {
-	// sortedFields describes the last line; it stays -1 (check the next
-	// line) unless this one is decoded to the end, as the slots may
-	// change on the way.
-	sortedFields := d.sortedFields
-	d.sortedFields = -1
-	p := &d.point
-	p.Tags, p.Fields = p.Tags[:0], p.Fields[:0]
-	p.Dims = Dimensions{}
-	p.Group = ""
-	p.Database, p.RP = d.Database, d.RP
+	sortedFields := d.sortedFields // of the last line (see newPoint)
+	p := d.newPoint()
 	i := 0
 	// tok returns the token (a run of key bytes) at i as a string, and
 	// whether it is the one seen at the same place of the last line: that
