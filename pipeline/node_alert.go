@@ -321,14 +321,9 @@ func (n *alertNode) point(p *Point) {
 		return
 	}
 	explain("sent")
-	ev, err := n.event(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: pointSeries(p)}, l, s.duration())
-	if err != nil {
-		n.task.stop(&n.nodeBase, err)
-		return
+	if ev := n.raise(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: pointSeries(p)}, l, s.duration()); ev != nil {
+		n.forward(p, ev)
 	}
-	n.task.stats.Events++
-	n.task.topics.publish(ev, n.own, n.named)
-	n.forward(p, ev)
 }
 
 // batch handles a window's batch (alert.md §7): every point's level is
@@ -369,14 +364,22 @@ func (n *alertNode) batch(b *Batch) {
 	if l == OK && n.noRecoveries {
 		return
 	}
-	ev, err := n.event(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: batchSeries(b)}, l, s.duration())
+	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: batchSeries(b)}, l, s.duration()); ev != nil {
+		n.forwardBatch(b, ev)
+	}
+}
+
+// raise builds the event and publishes it to the node's topics; it returns
+// nil, having stopped the task, when the event cannot be built.
+func (n *alertNode) raise(src eventSource, l Level, d time.Duration) *Event {
+	ev, err := n.event(src, l, d)
 	if err != nil {
 		n.task.stop(&n.nodeBase, err)
-		return
+		return nil
 	}
 	n.task.stats.Events++
 	n.task.topics.publish(ev, n.own, n.named)
-	n.forwardBatch(b, ev)
+	return ev
 }
 
 // eventSource is what an event is made of: a point, or a batch with its
