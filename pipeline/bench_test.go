@@ -8,9 +8,13 @@ import (
 	"testing"
 
 	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/internal/testsink"
 	"github.com/tickrun/tickrun/internal/tickgen"
 	"github.com/tickrun/tickrun/parser"
 	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
 )
 
 // The scripts of the speed targets (issue 6).
@@ -65,23 +69,6 @@ func cpuData(b testing.TB, crit float64) []byte {
 
 const benchPoints = 100_000
 
-// BenchmarkDecode measures the decoder alone over the data set.
-func BenchmarkDecode(b *testing.B) {
-	data := cpuData(b, 0)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(data)))
-	for i := 0; i < b.N; i++ {
-		d := pipeline.NewDecoder(bytes.NewReader(data))
-		for {
-			p, _ := d.Next()
-			if p == nil {
-				break
-			}
-		}
-	}
-	b.ReportMetric(float64(b.N*benchPoints)/b.Elapsed().Seconds(), "points/s")
-}
-
 // BenchmarkPipeline runs decode -> task over 100k points per op.
 func BenchmarkPipeline(b *testing.B) {
 	cases := []struct {
@@ -130,8 +117,8 @@ func BenchmarkPipelineTCP(b *testing.B) {
 			name = "persistent"
 		}
 		b.Run(name, func(b *testing.B) {
-			addr := pipeline.StartBenchSink(b)
-			spec, err := pipeline.ParseHandlerSpec("h.yaml", []byte(fmt.Sprintf(
+			addr := testsink.Discard(b)
+			spec, err := handler.ParseFile("h.yaml", []byte(fmt.Sprintf(
 				"id: h\ntopic: cpu\nkind: tcp\noptions:\n  address: %s\n  persistent: %v\n", addr, persistent)))
 			if err != nil {
 				b.Fatal(err)
@@ -141,8 +128,8 @@ func BenchmarkPipelineTCP(b *testing.B) {
 			var sent int64
 			for i := 0; i < b.N; i++ {
 				task, err := pipeline.Compile("bench", "bench.tick", benchScripts["seed"]+".topic('cpu')", pipeline.Options{
-					Handlers: []*pipeline.HandlerSpec{spec},
-					Deliver:  pipeline.DeliveryOptions{QueueSize: 2 * benchPoints},
+					Handlers: []*handler.Spec{spec},
+					Deliver:  deliver.Options{QueueSize: 2 * benchPoints},
 				})
 				if err != nil {
 					b.Fatal(task.ErrorText(err))
@@ -181,7 +168,7 @@ func seedTask(tb testing.TB) (*pipeline.Task, *pipeline.Point) {
 	if err != nil {
 		tb.Fatal(task.ErrorText(err))
 	}
-	d := pipeline.NewDecoder(bytes.NewReader(cpuData(tb, 0)))
+	d := lineproto.NewDecoder(bytes.NewReader(cpuData(tb, 0)))
 	d.Database, d.RP = "telegraf", "autogen"
 	p, err := d.Next()
 	if err != nil || p == nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
 )
 
 // The seed script of Kapacitor's TCP handler page, run in-process: the
@@ -56,7 +57,7 @@ func ExampleTask_WriteLineProtocol() {
 		OnEvent: func(ev *pipeline.Event, _ []byte) { fmt.Println(ev.Message) },
 	})
 	input := "cpu usage_idle=5 1\ncpu usage_idle= 2\ncpu usage_idle=50 3\n"
-	bad, _ := task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", func(e *pipeline.LineError) {
+	bad, _ := task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", func(e *lineproto.LineError) {
 		fmt.Println("bad line", e.Line)
 	})
 	task.Close(context.Background())
@@ -108,7 +109,7 @@ stream
 
 // Deliver.Capture replaces every handler, so a program (or a test) sees
 // what would be sent where, without a network.
-func ExampleDeliveryOptions_capture() {
+func ExampleOptions_capture() {
 	script := `stream|from()|alert().crit(lambda: "v" > 1).details('').tcp('127.0.0.1:9000')`
 	opts := pipeline.Options{}
 	opts.Deliver.Capture = func(kind, target string, payload []byte) {

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
 )
 
 var update = flag.Bool("update", false, "rewrite the expected files of the golden node tests")
@@ -72,7 +73,7 @@ func runGolden(t *testing.T, dir string) (events, log, deliveries string) {
 	in, err := os.Open(filepath.Join(dir, "input.lp"))
 	require.NoError(t, err)
 	defer in.Close()
-	_, err = task.WriteLineProtocol(in, "telegraf", "autogen", func(e *pipeline.LineError) { logBuf.WriteString(e.Error() + "\n") })
+	_, err = task.WriteLineProtocol(in, "telegraf", "autogen", func(e *lineproto.LineError) { logBuf.WriteString(e.Error() + "\n") })
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
 	return out.String(), strings.TrimLeft(logBuf.String(), "\n"), sent.String()

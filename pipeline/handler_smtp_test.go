@@ -15,6 +15,8 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tickrun/tickrun/internal/testsink"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
 )
 
 // mailMsg is one message the test SMTP server accepted.
@@ -89,11 +91,11 @@ func startSMTP(t *testing.T, refuse int) (*mailBackend, string, string) {
 	return be, host, port
 }
 
-func emailTask(t *testing.T, script, conf string) (*Task, *syncBuffer) {
+func emailTask(t *testing.T, script, conf string) (*Task, *testsink.Buffer) {
 	t.Helper()
-	c, err := ParseKapacitorConfig("kapacitor.conf", []byte(conf))
+	c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
 	require.NoError(t, err)
-	log := &syncBuffer{}
+	log := &testsink.Buffer{}
 	task, err := Compile("cpu_alert", "t.tick", script, Options{Config: c, Deliver: fastDelivery, Log: log})
 	require.NoError(t, err)
 	require.NoError(t, task.Write("telegraf", "autogen", "cpu", map[string]string{"host": "h1"}, map[string]any{"v": 2.0}, time.Unix(1, 0)))
@@ -141,7 +143,7 @@ func TestEmailFailingThenRecovering(t *testing.T) {
 }
 
 func TestEmailErrors(t *testing.T) {
-	c, err := ParseKapacitorConfig("k.conf", []byte("[smtp]\nenabled = true\n"))
+	c, err := kapconf.Parse("k.conf", []byte("[smtp]\nenabled = true\n"))
 	require.NoError(t, err)
 	_, err = Compile("t", "t.tick", `stream|from()|alert().email()`, Options{Config: c})
 	assert.ErrorContains(t, err, "email has no recipients")

@@ -16,6 +16,11 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tickrun/tickrun/internal/testsink"
+	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
 )
 
 // hookRequest is one request a test webhook server saw.
@@ -58,11 +63,11 @@ func always(code int) func(int) int { return func(int) int { return code } }
 
 // runWithConfig compiles script with conf (its $SERVER replaced by url),
 // writes the cpu points v=values at seconds 1, 2, ... and closes the task.
-func runWithConfig(t *testing.T, script, conf, url string, values ...float64) (*Task, *syncBuffer) {
+func runWithConfig(t *testing.T, script, conf, url string, values ...float64) (*Task, *testsink.Buffer) {
 	t.Helper()
-	c, err := ParseKapacitorConfig("kapacitor.conf", []byte(strings.ReplaceAll(conf, "$SERVER", url)))
+	c, err := kapconf.Parse("kapacitor.conf", []byte(strings.ReplaceAll(conf, "$SERVER", url)))
 	require.NoError(t, err)
-	log := &syncBuffer{}
+	log := &testsink.Buffer{}
 	task, err := Compile("cpu_alert", "t.tick", script, Options{Config: c, Deliver: fastDelivery, Log: log, Server: ServerInfo{Hostname: "localhost"}})
 	require.NoError(t, err)
 	for i, v := range values {
@@ -120,12 +125,12 @@ func TestWebhookFailingThenRecovering(t *testing.T) {
 
 func TestWebhookHandlerFile(t *testing.T) {
 	srv, reqs := hookServer(t, always(200))
-	spec, err := ParseHandlerSpec("h.yaml", []byte("id: tg\ntopic: cpu\nkind: telegram\noptions:\n  chat-id: '-42'\n  parse-mode: HTML\n  disable-notification: true\n"))
+	spec, err := handler.ParseFile("h.yaml", []byte("id: tg\ntopic: cpu\nkind: telegram\noptions:\n  chat-id: '-42'\n  parse-mode: HTML\n  disable-notification: true\n"))
 	require.NoError(t, err)
-	c, err := ParseKapacitorConfig("k.conf", []byte("[telegram]\nenabled = true\nurl = \""+srv.URL+"/bot\"\ntoken = \"123:SECRET\"\n"))
+	c, err := kapconf.Parse("k.conf", []byte("[telegram]\nenabled = true\nurl = \""+srv.URL+"/bot\"\ntoken = \"123:SECRET\"\n"))
 	require.NoError(t, err)
 	task, err := Compile("t", "t.tick", `stream|from()|alert().id('x').message('hi <b>').crit(lambda: TRUE).topic('cpu')`,
-		Options{Config: c, Handlers: []*HandlerSpec{spec}, Deliver: fastDelivery})
+		Options{Config: c, Handlers: []*handler.Spec{spec}, Deliver: fastDelivery})
 	require.NoError(t, err)
 	require.NoError(t, task.Write("telegraf", "autogen", "cpu", nil, map[string]any{"v": 1.0}, time.Unix(1, 0)))
 	require.NoError(t, task.Close(context.Background()))
@@ -140,7 +145,7 @@ func TestWebhookConfigErrors(t *testing.T) {
 		{"[[slack]]\nenabled = true\nworkspace = \"a\"\nurl = \"https://x/\"\n", `stream|from()|alert().slack().workspace('b')`, `workspace "b" is not defined`},
 		{"[telegram]\nenabled = true\nparse-mode = \"Text\"\n", `stream|from()|alert().telegram()`, "parse-mode: want Markdown or HTML"},
 	} {
-		c, err := ParseKapacitorConfig("kapacitor.conf", []byte(tc.conf))
+		c, err := kapconf.Parse("kapacitor.conf", []byte(tc.conf))
 		require.NoError(t, err)
 		_, err = Compile("t", "t.tick", tc.script, Options{Config: c})
 		require.Error(t, err, tc.script)
@@ -150,9 +155,9 @@ func TestWebhookConfigErrors(t *testing.T) {
 	assert.ErrorContains(t, err, "slack needs the [slack] section of kapacitor.conf")
 	_, err = Compile("t", "t.tick", `stream|from()|alert().channel('#x')`, Options{})
 	assert.ErrorContains(t, err, ".channel() applies to the last .slack(); there is none before it")
-	_, err = Compile("t", "t.tick", `stream|from()|alert().slack().chanel('#x')`, Options{Config: &KapacitorConfig{Lenient: true}})
+	_, err = Compile("t", "t.tick", `stream|from()|alert().slack().chanel('#x')`, Options{Config: &kapconf.Config{Lenient: true}})
 	assert.ErrorContains(t, err, `1:31: no method or property "chanel" on alert (did you mean "channel"?)`)
-	_, err = Compile("t", "t.tick", `stream|from()|alert().slack().channel('#x')`, Options{Config: &KapacitorConfig{Lenient: true}})
+	_, err = Compile("t", "t.tick", `stream|from()|alert().slack().channel('#x')`, Options{Config: &kapconf.Config{Lenient: true}})
 	assert.NoError(t, err)
 }
 
@@ -185,11 +190,11 @@ func TestHandlerGolden(t *testing.T) {
 			srv, reqs := hookServer(t, always(200))
 			mails, smtpHost, smtpPort := startSMTP(t, 0)
 			conf := strings.NewReplacer("$SERVER", srv.URL, "$SMTP_HOST", smtpHost, "$SMTP_PORT", smtpPort).Replace(read("kapacitor.conf"))
-			c, err := ParseKapacitorConfig("kapacitor.conf", []byte(conf))
+			c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
 			require.NoError(t, err)
 			task, err := Compile("cpu_alert", "script.tick", read("script.tick"), Options{Config: c, Deliver: fastDelivery, Server: ServerInfo{Hostname: "localhost"}})
 			require.NoError(t, err)
-			dec := NewDecoder(strings.NewReader(read("input.lp")))
+			dec := lineproto.NewDecoder(strings.NewReader(read("input.lp")))
 			dec.Database, dec.RP = "telegraf", "autogen"
 			for {
 				p, err := dec.Next()
@@ -232,11 +237,11 @@ func TestPostEndpoint(t *testing.T) {
 	assert.Equal(t, []string{"/ops/SECRET Basic dTpw test"}, auth)
 	assert.Equal(t, "post endpoint ops", task.HandlerStats()[0].Name)
 
-	spec, err := ParseHandlerSpec("h.yaml", []byte("id: p\ntopic: cpu\nkind: post\noptions:\n  endpoint: ops\n"))
+	spec, err := handler.ParseFile("h.yaml", []byte("id: p\ntopic: cpu\nkind: post\noptions:\n  endpoint: ops\n"))
 	require.NoError(t, err)
-	c, err := ParseKapacitorConfig("k.conf", []byte(strings.ReplaceAll(conf, "$SERVER", srv.URL)))
+	c, err := kapconf.Parse("k.conf", []byte(strings.ReplaceAll(conf, "$SERVER", srv.URL)))
 	require.NoError(t, err)
-	task, err = Compile("t", "t.tick", `stream|from()|alert().id('x').crit(lambda: TRUE).topic('cpu')`, Options{Config: c, Handlers: []*HandlerSpec{spec}, Deliver: fastDelivery})
+	task, err = Compile("t", "t.tick", `stream|from()|alert().id('x').crit(lambda: TRUE).topic('cpu')`, Options{Config: c, Handlers: []*handler.Spec{spec}, Deliver: fastDelivery})
 	require.NoError(t, err)
 	require.NoError(t, task.Write("telegraf", "autogen", "cpu", nil, map[string]any{"v": 1.0}, time.Unix(1, 0)))
 	require.NoError(t, task.Close(context.Background()))
@@ -249,8 +254,8 @@ func TestPostEndpoint(t *testing.T) {
 
 	// A server that is down: the log names the endpoint, not the URL.
 	srv.Close()
-	log := &syncBuffer{}
-	task, err = Compile("t", "t.tick", `stream|from()|alert().id('x').crit(lambda: TRUE).post().endpoint('ops')`, Options{Config: c, Log: log, Deliver: DeliveryOptions{Attempts: 1}})
+	log := &testsink.Buffer{}
+	task, err = Compile("t", "t.tick", `stream|from()|alert().id('x').crit(lambda: TRUE).post().endpoint('ops')`, Options{Config: c, Log: log, Deliver: deliver.Options{Attempts: 1}})
 	require.NoError(t, err)
 	require.NoError(t, task.Write("telegraf", "autogen", "cpu", nil, map[string]any{"v": 1.0}, time.Unix(1, 0)))
 	require.NoError(t, task.Close(context.Background()))
@@ -277,7 +282,7 @@ func TestOpsGenie2AuthAndErrors(t *testing.T) {
 		{`stream|from()|alert().discord().embedTitle('{{ .ID }}')`, "1:44: .embedTitle(): embed-title: templates are not supported by tickrun"},
 		{`stream|from()|alert().avatarURL('x')`, "1:23: .avatarURL() applies to the last .discord(); there is none before it"},
 	} {
-		_, err := Compile("t", "t.tick", tc.script, Options{Config: &KapacitorConfig{Lenient: true}})
+		_, err := Compile("t", "t.tick", tc.script, Options{Config: &kapconf.Config{Lenient: true}})
 		require.Error(t, err, tc.script)
 		assert.Contains(t, err.Error(), tc.want, tc.script)
 	}

@@ -92,5 +92,5 @@ func (b *nodeBase) fail(msg string, err error, kv ...any) {
 // regroup recomputes the group id of a point this node owns after its tags
 // or dimensions changed.
 func (b *nodeBase) regroup(p *Point) {
-	p.Group = b.task.groups.id(p)
+	p.Group = b.task.groups.ID(p)
 }

@@ -7,6 +7,9 @@ import (
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/pipeline/alert"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // alertNode evaluates level lambdas per point and sends events
@@ -14,7 +17,7 @@ import (
 // all groups, as in Kapacitor.
 type alertNode struct {
 	nodeBase
-	cfg                                              alertConfig
+	cfg                                              alert.Config
 	levels                                           [4]*eval.Expr // by level; [OK] unused
 	resets                                           [4]*eval.Expr
 	tmplPos                                          [3]ast.Pos // of .id, .message, .details arguments
@@ -23,20 +26,20 @@ type alertNode struct {
 	idT                                              string
 	msgT                                             string
 	detT                                             string
-	tmpl                                             *alertTemplates
+	tmpl                                             *alert.Templates
 	topic                                            string
-	handlers                                         []*HandlerSpec // .tcp(), .log(), .post(), .exec(), in script order
+	handlers                                         []*handler.Spec // .tcp(), .log(), .slack(), ..., in script order
 	noRecoveries                                     bool
 	all                                              bool
 	levelTag, idTag                                  string
 	levelField, idField, messageField, durationField string
-	states                                           map[string]*alertState
-	own                                              *topic // anonymous topic, if the node has handlers
-	named                                            *topic
+	states                                           map[string]*alert.State
+	own                                              *alert.Topic // anonymous topic, if the node has handlers
+	named                                            *alert.Topic
 }
 
 func init() {
-	levelProp := func(name string, l Level, reset bool) *Prop {
+	levelProp := func(name string, l alert.Level, reset bool) *Prop {
 		return propLambda(name, "condition for level "+l.String(), eval.Bool, func(n *alertNode, c *compiled) error {
 			if reset {
 				n.resets[l] = c.lambda.New()
@@ -60,56 +63,25 @@ func init() {
 		Wants: anyEdge, Provides: anyEdge,
 		New: func(*binder, *ast.Chain, []value) (node, error) {
 			return &alertNode{
-				cfg: alertConfig{history: 21},
-				idT: defaultIDTemplate, msgT: defaultMessageTemplate, detT: defaultDetailsTemplate,
-				states: map[string]*alertState{},
+				cfg: alert.Config{History: 21},
+				idT: alert.DefaultIDTemplate, msgT: alert.DefaultMessageTemplate, detT: alert.DefaultDetailsTemplate,
+				states: map[string]*alert.State{},
 			}, nil
 		},
 		Props: append([]*Prop{
-			levelProp("info", Info, false), levelProp("warn", Warning, false), levelProp("crit", Critical, false),
-			levelProp("infoReset", Info, true), levelProp("warnReset", Warning, true), levelProp("critReset", Critical, true),
+			levelProp("info", alert.Info, false), levelProp("warn", alert.Warning, false), levelProp("crit", alert.Critical, false),
+			levelProp("infoReset", alert.Info, true), levelProp("warnReset", alert.Warning, true), levelProp("critReset", alert.Critical, true),
 			tmplProp("id", "event id template", func(n *alertNode) (*string, *ast.Pos) { return &n.idT, &n.tmplPos[0] }),
 			tmplProp("message", "event message template", func(n *alertNode) (*string, *ast.Pos) { return &n.msgT, &n.tmplPos[1] }),
 			tmplProp("details", "event details template (HTML)", func(n *alertNode) (*string, *ast.Pos) { return &n.detT, &n.tmplPos[2] }),
 			str("topic", "also publish events to this topic", func(n *alertNode, s string) { n.topic = s }),
-			handlerProp("tcp", "send events to this TCP address (one connection per event)", []argKind{argString}, 0, func(a []value) map[string]any {
-				return map[string]any{"address": a[0].scalar.Str()}
-			}),
-			handlerProp("log", "append events as JSON lines to this file (absolute path)", []argKind{argString}, 0, func(a []value) map[string]any {
-				return map[string]any{"path": a[0].scalar.Str()}
-			}),
-			handlerOptProp("log", "mode", "file mode of the last .log() file when created (default 0600)", argInt, func(v value) any { return v.scalar.Int() }),
-			postProp(),
-			handlerOptProp("post", "endpoint", "the [[httppost]] endpoint of kapacitor.conf the last .post() sends to", argString, func(v value) any { return v.scalar.Str() }),
-			{Name: "header", Doc: "add an HTTP header to the last .post()", Args: []argKind{argString, argString},
-				set: func(_ *binder, x node, at *ast.Chain, a []value) error {
-					s := x.(*alertNode).lastHandler("post")
-					if s == nil {
-						return &ast.Error{Pos: at.Method.Pos, Msg: ".header() applies to the last .post(); there is none before it"}
-					}
-					h, _ := s.Options["headers"].(map[string]string)
-					if h == nil {
-						h = map[string]string{}
-						s.Options["headers"] = h
-					}
-					h[a[0].scalar.Str()] = a[1].scalar.Str()
-					return nil
-				}},
-			handlerOptProp("post", "timeout", "timeout of each request of the last .post() (default 10s)", argDuration, func(v value) any { return v.scalar.Duration() }),
-			handlerProp("exec", "run this program with these arguments per event, the JSON on stdin", []argKind{argString}, argString, func(a []value) map[string]any {
-				args := make([]string, 0, len(a)-1)
-				for _, v := range a[1:] {
-					args = append(args, v.scalar.Str())
-				}
-				return map[string]any{"prog": a[0].scalar.Str(), "args": args}
-			}),
 			{Name: "stateChangesOnly", Doc: "send only level changes (and, with a duration, repeat an unchanged level after it)",
 				Args: []argKind{argDuration}, MinArgs: -1,
 				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
 					n := x.(*alertNode)
-					n.cfg.stateChangesOnly = true
+					n.cfg.StateChangesOnly = true
 					if len(a) == 1 {
-						n.cfg.scoDuration = a[0].scalar.Duration()
+						n.cfg.StateChangesOnlyDuration = a[0].scalar.Duration()
 					}
 					return nil
 				}},
@@ -117,15 +89,15 @@ func init() {
 			{Name: "flapping", Doc: "suppress events while the level flaps", Args: []argKind{argFloat, argFloat},
 				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
 					n := x.(*alertNode)
-					n.cfg.flapping = true
-					n.cfg.flapLow, n.cfg.flapHigh = a[0].scalar.Float(), a[1].scalar.Float()
+					n.cfg.Flapping = true
+					n.cfg.FlapLow, n.cfg.FlapHigh = a[0].scalar.Float(), a[1].scalar.Float()
 					return nil
 				}},
 			propInt("history", "number of levels kept for flapping detection", func(n *alertNode, i int64) error {
 				if i < 2 {
 					i = 2
 				}
-				n.cfg.history = int(i)
+				n.cfg.History = int(i)
 				return nil
 			}),
 			propNone("all", "batches: the level is the lowest level of the batch's points", func(n *alertNode) { n.all = true }),
@@ -135,20 +107,20 @@ func init() {
 			str("idField", "add the id as this field", func(n *alertNode, s string) { n.idField = s }),
 			str("messageField", "add the message as this field", func(n *alertNode, s string) { n.messageField = s }),
 			str("durationField", "add the duration (ns) as this field", func(n *alertNode, s string) { n.durationField = s }),
-		}, serviceProps()...),
+		}, handlerProps()...),
 	})
 }
 
 func (n *alertNode) validate() error {
-	if n.cfg.flapping && (n.cfg.flapLow < 0 || n.cfg.flapLow > 1 || n.cfg.flapHigh < 0 || n.cfg.flapHigh > 1) {
+	if n.cfg.Flapping && (n.cfg.FlapLow < 0 || n.cfg.FlapLow > 1 || n.cfg.FlapHigh < 0 || n.cfg.FlapHigh > 1) {
 		return errors.New("alert flap thresholds are percentages and should be between 0 and 1")
 	}
-	t, err := parseAlertTemplates(n.idT, n.msgT, n.detT)
+	t, err := alert.ParseTemplates(n.idT, n.msgT, n.detT)
 	if err == nil {
-		err = t.check()
+		err = t.Check()
 	}
-	if te, ok := err.(*templateError); ok {
-		pos := n.tmplPos[te.which]
+	if te, ok := err.(*alert.TemplateError); ok {
+		pos := n.tmplPos[te.Which]
 		if !pos.IsValid() {
 			pos = n.pos
 		}
@@ -173,58 +145,41 @@ func tmplProp(name, doc string, field func(*alertNode) (*string, *ast.Pos)) *Pro
 }
 
 func (n *alertNode) start(t *Task) error {
-	n.addGlobalHandlers(t.opts.Config)
+	for _, g := range handler.Globals(t.opts.Config) {
+		if n.lastHandler(g.Kind) == nil {
+			n.handlers = append(n.handlers, &handler.Spec{ID: n.name + " " + g.Kind + " (global)", Kind: g.Kind, Options: g.Options})
+		}
+		n.cfg.StateChangesOnly = n.cfg.StateChangesOnly || g.StateChangesOnly
+	}
 	if len(n.handlers) > 0 {
-		n.own = t.topics.anonymous(&n.nodeBase)
+		name := t.opts.KapacitorID + ":" + t.name + ":" + n.name
+		n.own = t.alerts.Topic(name)
 		for _, spec := range n.handlers {
-			h, err := newHandler(spec.Kind, spec.Options, t, spec.ID)
-			if err != nil {
+			spec.Topic = name
+			if err := t.subscribe(spec); err != nil {
 				return err
 			}
-			t.topics.add(n.own, spec, nil, h)
 		}
 	}
 	if n.topic != "" {
-		n.named = t.topics.get(n.topic)
+		n.named = t.alerts.Topic(n.topic)
 	}
 	return nil
 }
 
-// handlerProp is a handler property such as .tcp(addr): it adds a handler
-// of that kind to the node's anonymous topic, its options checked where
-// they are written.
-func handlerProp(kind, doc string, args []argKind, variadic argKind, opts func([]value) map[string]any) *Prop {
-	return &Prop{Name: kind, Doc: doc, Args: args, Variadic: variadic,
-		set: func(_ *binder, x node, at *ast.Chain, a []value) error {
-			n := x.(*alertNode)
-			spec := &HandlerSpec{ID: n.name + " " + kind, Kind: kind, Options: opts(a)}
-			if err := handlerKinds[kind].validate(kind, spec.Options); err != nil {
-				return &ast.Error{Pos: a[0].pos, Msg: "." + kind + "(): " + err.Error()}
-			}
-			n.handlers = append(n.handlers, spec)
-			return nil
-		}}
-}
-
-// handlerOptProp is a property such as .mode(0644) that sets an option of
-// the last handler of a kind.
-func handlerOptProp(kind, name, doc string, arg argKind, conv func(value) any) *Prop {
-	return &Prop{Name: name, Doc: doc, Args: []argKind{arg},
-		set: func(_ *binder, x node, at *ast.Chain, a []value) error {
-			s := x.(*alertNode).lastHandler(kind)
-			if s == nil {
-				return &ast.Error{Pos: at.Method.Pos, Msg: "." + name + "() applies to the last ." + kind + "(); there is none before it"}
-			}
-			s.Options[name] = conv(a[0])
-			if err := handlerKinds[kind].validate(kind, s.Options); err != nil {
-				return &ast.Error{Pos: a[0].pos, Msg: "." + name + "(): " + err.Error()}
-			}
-			return nil
-		}}
+// handlersOf returns the node's handlers of a kind written so far.
+func (n *alertNode) handlersOf(kind string) []*handler.Spec {
+	var out []*handler.Spec
+	for _, h := range n.handlers {
+		if h.Kind == kind {
+			out = append(out, h)
+		}
+	}
+	return out
 }
 
 // lastHandler returns the node's last handler of a kind written so far.
-func (n *alertNode) lastHandler(kind string) *HandlerSpec {
+func (n *alertNode) lastHandler(kind string) *handler.Spec {
 	for i := len(n.handlers) - 1; i >= 0; i-- {
 		if n.handlers[i].Kind == kind {
 			return n.handlers[i]
@@ -235,8 +190,8 @@ func (n *alertNode) lastHandler(kind string) *HandlerSpec {
 
 // determineLevel finds the level of p given the group's current level
 // (alert.md §3).
-func (n *alertNode) determineLevel(p eval.Scope, cur Level) Level {
-	if l, ok := n.firstMatch(Critical, cur-1, p); ok {
+func (n *alertNode) determineLevel(p eval.Scope, cur alert.Level) alert.Level {
+	if l, ok := n.firstMatch(alert.Critical, cur-1, p); ok {
 		return l
 	}
 	if r := n.resets[cur]; r != nil {
@@ -247,17 +202,17 @@ func (n *alertNode) determineLevel(p eval.Scope, cur Level) Level {
 			return cur
 		}
 	}
-	if l, ok := n.firstMatch(cur, OK, p); ok {
+	if l, ok := n.firstMatch(cur, alert.OK, p); ok {
 		return l
 	}
-	return OK
+	return alert.OK
 }
 
 // firstMatch evaluates the level lambdas from start down to (not
 // including) stop and returns the first that is true.
-func (n *alertNode) firstMatch(start, stop Level, p eval.Scope) (Level, bool) {
-	if stop < OK {
-		stop = OK
+func (n *alertNode) firstMatch(start, stop alert.Level, p eval.Scope) (alert.Level, bool) {
+	if stop < alert.OK {
+		stop = alert.OK
 	}
 	for l := start; l > stop; l-- {
 		e := n.levels[l]
@@ -276,13 +231,13 @@ func (n *alertNode) firstMatch(start, stop Level, p eval.Scope) (Level, bool) {
 			return l, true
 		}
 	}
-	return OK, false
+	return alert.OK, false
 }
 
-func (n *alertNode) state(group string) *alertState {
+func (n *alertNode) state(group string) *alert.State {
 	s := n.states[group]
 	if s == nil {
-		s = newAlertState(&n.cfg)
+		s = alert.NewState(&n.cfg)
 		n.states[group] = s
 	}
 	return s
@@ -290,38 +245,38 @@ func (n *alertNode) state(group string) *alertState {
 
 func (n *alertNode) point(p *Point) {
 	s := n.state(p.Group)
-	prev := s.current()
+	prev := s.Current()
 	n.explainErrs = n.explainErrs[:0]
 	l := n.determineLevel(p, prev)
-	s.add(p.Timestamp, l)
+	s.Add(p.Timestamp, l)
 	explain := func(outcome string) {
 		if n.task.opts.Explain != nil {
 			n.explain(p, prev, l, outcome)
 		}
 	}
-	if n.cfg.flapping && s.flapping {
+	if n.cfg.Flapping && s.Flapping {
 		explain("suppressed: flapping")
 		return
 	}
-	if n.cfg.stateChangesOnly && !s.changed && !s.expired {
-		if l == OK {
+	if n.cfg.StateChangesOnly && !s.Changed && !s.Expired {
+		if l == alert.OK {
 			explain("")
 		} else {
 			explain("suppressed: stateChangesOnly, level unchanged")
 		}
 		return
 	}
-	if l == OK && !s.changed {
+	if l == alert.OK && !s.Changed {
 		explain("")
 		return
 	}
-	s.triggered(p.Timestamp)
-	if l == OK && n.noRecoveries {
+	s.Triggered(p.Timestamp)
+	if l == alert.OK && n.noRecoveries {
 		explain("suppressed: noRecoveries")
 		return
 	}
 	explain("sent")
-	if ev := n.raise(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: pointSeries(p)}, l, s.duration()); ev != nil {
+	if ev := n.raise(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: models.PointSeries(p)}, l, s.Duration()); ev != nil {
 		n.forward(p, ev)
 	}
 }
@@ -334,8 +289,8 @@ func (n *alertNode) batch(b *Batch) {
 		return
 	}
 	s := n.state(b.Group)
-	cur := s.current()
-	lowest, highest := Critical, OK
+	cur := s.Current()
+	lowest, highest := alert.Critical, alert.OK
 	var lowP, highP *Point
 	for _, p := range b.Points {
 		l := n.determineLevel(p, cur)
@@ -351,34 +306,34 @@ func (n *alertNode) batch(b *Batch) {
 		l, trig = lowest, lowP
 	}
 	t := trig.Timestamp
-	if n.all || l == OK {
+	if n.all || l == alert.OK {
 		t = b.TMax
 	}
-	s.add(t, l)
-	send := s.changed && l == OK ||
-		l != OK && !(n.cfg.flapping && s.flapping || n.cfg.stateChangesOnly && !s.changed && !s.expired)
+	s.Add(t, l)
+	send := s.Changed && l == alert.OK ||
+		l != alert.OK && !(n.cfg.Flapping && s.Flapping || n.cfg.StateChangesOnly && !s.Changed && !s.Expired)
 	if !send {
 		return
 	}
-	s.triggered(t)
-	if l == OK && n.noRecoveries {
+	s.Triggered(t)
+	if l == alert.OK && n.noRecoveries {
 		return
 	}
-	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: batchSeries(b)}, l, s.duration()); ev != nil {
+	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b)}, l, s.Duration()); ev != nil {
 		n.forwardBatch(b, ev)
 	}
 }
 
 // raise builds the event and publishes it to the node's topics; it returns
 // nil, having stopped the task, when the event cannot be built.
-func (n *alertNode) raise(src eventSource, l Level, d time.Duration) *Event {
+func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Event {
 	ev, err := n.event(src, l, d)
 	if err != nil {
 		n.task.stop(&n.nodeBase, err)
 		return nil
 	}
 	n.task.stats.Events++
-	n.task.topics.publish(ev, n.own, n.named)
+	n.task.publish(ev, n.own, n.named)
 	return ev
 }
 
@@ -393,25 +348,25 @@ type eventSource struct {
 }
 
 // event renders the templates and builds the event.
-func (n *alertNode) event(src eventSource, l Level, d time.Duration) (*Event, error) {
-	info := detailsInfo{messageInfo: messageInfo{idInfo: idInfo{
-		Name: src.name, TaskName: n.task.name, Group: groupName(src.group),
-		ServerInfo: serverInfo(n.task.opts.Server),
+func (n *alertNode) event(src eventSource, l alert.Level, d time.Duration) (*Event, error) {
+	info := alert.DetailsInfo{MessageInfo: alert.MessageInfo{IDInfo: alert.IDInfo{
+		Name: src.name, TaskName: n.task.name, Group: models.GroupName(src.group),
+		ServerInfo: n.task.opts.Server,
 	}}}
-	if !n.tmpl.simple() { // a template reads .Tags or .Fields
-		fillInfoMaps(&info, src.tags, src.fields)
+	if !n.tmpl.Simple() { // a template reads .Tags or .Fields
+		alert.FillInfoMaps(&info, src.tags, src.fields)
 	}
-	id, err := n.tmpl.renderID(&info.idInfo)
+	id, err := n.tmpl.RenderID(&info.IDInfo)
 	if err != nil {
 		return nil, err
 	}
 	info.ID, info.Level, info.Time, info.Duration = id, l.String(), time.Unix(0, src.time).UTC(), d
-	msg, err := n.tmpl.renderMessage(&info.messageInfo)
+	msg, err := n.tmpl.RenderMessage(&info.MessageInfo)
 	if err != nil {
 		return nil, err
 	}
 	info.Message = msg
-	details, err := n.tmpl.renderDetails(&info, src.tags, src.fields)
+	details, err := n.tmpl.RenderDetails(&info, src.tags, src.fields)
 	if err != nil {
 		return nil, err
 	}
@@ -496,28 +451,28 @@ var _ batchNode = (*alertNode)(nil)
 // found, why an event was or was not sent, and the values its lambdas
 // read. tickrun explain prints them.
 type Explanation struct {
-	Node    string  // alert node name, e.g. "alert2"
-	ID      string  // event id the point would have
-	Time    int64   // point time, ns since the epoch
-	Prev    Level   // the group's level before the point
-	Level   Level   // the level of the point
-	Outcome string  // "sent", "suppressed: <why>", or "" (OK and unchanged: nothing to send)
-	Values  []Field // the fields and tags the level lambdas read
+	Node    string      // alert node name, e.g. "alert2"
+	ID      string      // event id the point would have
+	Time    int64       // point time, ns since the epoch
+	Prev    alert.Level // the group's level before the point
+	Level   alert.Level // the level of the point
+	Outcome string      // "sent", "suppressed: <why>", or "" (OK and unchanged: nothing to send)
+	Values  []Field     // the fields and tags the level lambdas read
 	Errors  []string
 }
 
-func (n *alertNode) explain(p *Point, prev, l Level, outcome string) {
+func (n *alertNode) explain(p *Point, prev, l alert.Level, outcome string) {
 	tags := make(map[string]string, len(p.Tags))
 	for _, t := range p.Tags {
 		tags[t.Key] = t.Value
 	}
-	id, _ := n.tmpl.renderID(&idInfo{Name: p.Name, TaskName: n.task.name, Group: groupName(p.Group), Tags: tags, ServerInfo: serverInfo(n.task.opts.Server)})
+	id, _ := n.tmpl.RenderID(&alert.IDInfo{Name: p.Name, TaskName: n.task.name, Group: models.GroupName(p.Group), Tags: tags, ServerInfo: n.task.opts.Server})
 	x := &Explanation{Node: n.name, ID: id, Time: p.Timestamp, Prev: prev, Level: l, Outcome: outcome, Errors: append([]string(nil), n.explainErrs...)}
 	for _, r := range n.refs {
 		if v, err := p.Lookup(r); err == nil && v.Kind != eval.Missing {
-			x.Values = append(x.Values, Field{r, v})
+			x.Values = append(x.Values, Field{Key: r, Value: v})
 		} else if r == "time" {
-			x.Values = append(x.Values, Field{r, eval.TimeValue(p.Timestamp)})
+			x.Values = append(x.Values, Field{Key: r, Value: eval.TimeValue(p.Timestamp)})
 		}
 	}
 	n.task.opts.Explain(x)

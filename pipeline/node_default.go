@@ -22,13 +22,13 @@ func init() {
 			{Name: "field", Doc: "set the field if the point lacks it", Args: []argKind{argString, argScalar},
 				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
 					n := x.(*defaultNode)
-					n.fields = append(n.fields, Field{a[0].scalar.Str(), a[1].scalar})
+					n.fields = append(n.fields, Field{Key: a[0].scalar.Str(), Value: a[1].scalar})
 					return nil
 				}},
 			{Name: "tag", Doc: "set the tag if the point lacks it or it is empty", Args: []argKind{argString, argString},
 				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
 					n := x.(*defaultNode)
-					n.tags = append(n.tags, Tag{a[0].scalar.Str(), a[1].scalar.Str()})
+					n.tags = append(n.tags, Tag{Key: a[0].scalar.Str(), Value: a[1].scalar.Str()})
 					return nil
 				}},
 		},

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // multiSelectNode is an InfluxQL selector that yields a batch of points
@@ -82,7 +83,7 @@ func (n *multiSelectNode) batch(b *Batch) {
 	}
 	out := &Batch{Name: b.Name, Group: b.Group, Dims: b.Dims, Tags: b.Tags, TMax: b.TMax}
 	for _, c := range cands {
-		q := &Point{Name: b.Name, Group: b.Group, Dims: b.Dims, Timestamp: b.TMax, Fields: []Field{{n.as, c.v}}}
+		q := &Point{Name: b.Name, Group: b.Group, Dims: b.Dims, Timestamp: b.TMax, Fields: []Field{{Key: n.as, Value: c.v}}}
 		if n.usePointTimes {
 			q.Timestamp = c.p.Timestamp
 		}
@@ -91,7 +92,6 @@ func (n *multiSelectNode) batch(b *Batch) {
 		if n.fn != "distinct" {
 			// Group tags merged with the selected point's own tags.
 			q.Tags = append([]Tag(nil), c.p.Tags...)
-			q.ownTags = q.Tags
 			for _, t := range b.Tags {
 				if _, ok := q.Tag(t.Key); !ok {
 					q.SetTag(t.Key, t.Value)
@@ -192,7 +192,7 @@ func (n *multiSelectNode) auxKey(p *Point) string {
 			key += ","
 		}
 		if v, ok := p.Field(name); ok {
-			key += formatValue(v)
+			key += models.FormatValue(v)
 		} else if t, ok := p.Tag(name); ok {
 			key += t
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // flattenNode merges, per group, the points that share a (rounded) time
@@ -33,7 +34,7 @@ type flattenGroup struct {
 	dims    Dimensions
 	tags    []Tag
 	points  []*Point // owned
-	free    pointPool
+	free    models.PointPool
 }
 
 func init() {
@@ -68,14 +69,14 @@ func (n *flattenNode) point(p *Point) {
 	if !g.hasTime || t != g.time {
 		if len(g.points) > 0 {
 			n.flatten(g)
-			g.free.put(g.points...)
+			g.free.Put(g.points...)
 			g.points = g.points[:0]
 		}
 		g.time, g.hasTime, g.name = t, true, p.Name
 		g.dims = Dimensions{ByName: p.Dims.ByName, TagNames: append(g.dims.TagNames[:0], p.Dims.TagNames...)}
 		g.tags = append(g.tags[:0], p.GroupTags()...)
 	}
-	g.points = append(g.points, g.free.copyOf(p))
+	g.points = append(g.points, g.free.CopyOf(p))
 }
 
 // flatten emits the group's collected points as one point.
@@ -105,10 +106,10 @@ points:
 				}
 				name += f.Key
 			}
-			out.Fields = append(out.Fields, Field{name, f.Value})
+			out.Fields = append(out.Fields, Field{Key: name, Value: f.Value})
 		}
 	}
-	out.Fields = sortFields(out.Fields)
+	out.Fields = models.SortFields(out.Fields)
 	n.regroup(out)
 	n.emit(out)
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // fromNode selects points by database, retention policy, measurement and
@@ -74,7 +75,7 @@ func dimensionArgs(args []value) (names []string, star bool, err error) {
 		//lint:ignore ST1005 Kapacitor's wording (language.md §10)
 		return nil, false, errors.New("cannot group by both '*' and named dimensions.")
 	}
-	return sortedDims(names), star, nil
+	return models.SortedDims(names), star, nil
 }
 
 func (n *fromNode) point(p *Point) {

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // httpOutNode passes points and batches through and keeps, per group, the
@@ -79,12 +80,12 @@ func (n *httpOutNode) result() ([]byte, error) {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		s := pointSeries(&r.p)
+		s := models.PointSeries(&r.p)
 		if r.batch {
-			s = batchSeries(r.b)
+			s = models.BatchSeries(r.b)
 		}
 		var err error
-		if b, err = appendSeriesJSON(b, &s); err != nil {
+		if b, err = models.AppendSeriesJSON(b, &s); err != nil {
 			return nil, err
 		}
 	}
@@ -104,7 +105,7 @@ func (t *Task) HTTPOut(endpoint string) ([]byte, bool) {
 	}
 	b, err := n.result()
 	if err != nil {
-		return append(appendJSONString([]byte(`{"error":`), err.Error()), '}'), true
+		return append(models.AppendJSONString([]byte(`{"error":`), err.Error()), '}'), true
 	}
 	return b, true
 }
@@ -140,7 +141,7 @@ func (t *Task) HTTPHandler() http.Handler {
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		fail := func(code int, msg string) {
 			w.WriteHeader(code)
-			w.Write(append(appendJSONString([]byte(`{"error":`), msg), "}\n"...))
+			w.Write(append(models.AppendJSONString([]byte(`{"error":`), msg), "}\n"...))
 		}
 		endpoint, ok := strings.CutPrefix(r.URL.Path, prefix)
 		if !ok {

@@ -2,9 +2,13 @@ package pipeline
 
 import (
 	"errors"
+	"sort"
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // httpPostNode posts every point or batch it sees as a JSON row
@@ -19,10 +23,10 @@ type httpPostNode struct {
 	nodeBase
 	urls     []string
 	endpoint string
-	headers  map[string]any
+	headers  map[string]string
 	timeout  time.Duration
 	capture  bool
-	posts    []handler
+	posts    []deliver.Sink
 	buf      []byte
 }
 
@@ -31,7 +35,7 @@ func init() {
 		Method: "httpPost", Kind: "http_post", Doc: "posts each point or batch as JSON to URLs and passes it on",
 		Variadic: argString, Wants: anyEdge, Provides: anyEdge,
 		New: func(_ *binder, _ *ast.Chain, args []value) (node, error) {
-			n := &httpPostNode{headers: map[string]any{}}
+			n := &httpPostNode{headers: map[string]string{}}
 			for _, a := range args {
 				n.urls = append(n.urls, a.scalar.Str())
 			}
@@ -60,53 +64,65 @@ func (n *httpPostNode) validate() error {
 	return nil
 }
 
-// start creates one post handler per URL (or the endpoint), drained and
+// start creates one delivery queue per URL (or the endpoint), drained and
 // counted with the alert handlers.
 func (n *httpPostNode) start(t *Task) error {
 	targets := n.urls
 	if n.endpoint != "" {
 		targets = append(targets, "")
 	}
+	var own [][2]string
+	for k, v := range n.headers {
+		own = append(own, [2]string{k, v})
+	}
+	sort.Slice(own, func(i, j int) bool { return own[i][0] < own[j][0] })
 	for _, u := range targets {
-		opts := map[string]any{"headers": n.headers, "capture-response": n.capture}
+		timeout := n.timeout
+		if timeout <= 0 {
+			timeout = 10 * time.Second
+		}
+		p := handler.NewPoster(u, own, timeout)
+		p.CaptureResponse = n.capture
+		target := u
 		if u == "" {
-			opts["endpoint"] = n.endpoint
+			url, headers, err := handler.Endpoint(t.opts.Config, n.endpoint)
+			if err != nil {
+				return &ast.Error{Pos: n.pos, Msg: err.Error()}
+			}
+			target = "endpoint " + n.endpoint
+			p.URL, p.Headers, p.Redact = url, append(headers, own...), target
+		}
+		var sink deliver.Sink
+		if t.opts.Deliver.Capture != nil {
+			sink = &deliver.Capture{Kind: "post", Target: target, Fn: t.opts.Deliver.Capture}
 		} else {
-			opts["url"] = u
+			sink = deliver.NewQueue("post "+target, "", t.opts.Deliver, t.logf, p.Try).Start()
 		}
-		if n.timeout > 0 {
-			opts["timeout"] = n.timeout.String()
-		}
-		h, err := newHandler("post", opts, t, n.name)
-		if err != nil {
-			return &ast.Error{Pos: n.pos, Msg: err.Error()}
-		}
-		n.posts = append(n.posts, h)
-		t.topics.handlers = append(t.topics.handlers, h)
+		n.posts = append(n.posts, sink)
+		t.outputs = append(t.outputs, output{c: sink})
 	}
 	return nil
 }
 
 func (n *httpPostNode) send(s Series) {
-	b, err := appendSeriesJSON(n.buf[:0], &s)
+	b, err := models.AppendSeriesJSON(n.buf[:0], &s)
 	n.buf = b
 	if err != nil {
 		n.fail("cannot post", err)
 		return
 	}
-	ev := &Event{ID: n.name}
-	for _, h := range n.posts {
-		h.deliver(ev, b)
+	for _, sink := range n.posts {
+		sink.Deliver(n.name, b)
 	}
 }
 
 func (n *httpPostNode) point(p *Point) {
-	n.send(pointSeries(p))
+	n.send(models.PointSeries(p))
 	n.emit(p)
 }
 
 func (n *httpPostNode) batch(b *Batch) {
-	n.send(batchSeries(b))
+	n.send(models.BatchSeries(b))
 	n.emitBatch(b)
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,7 +13,8 @@ import (
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
-	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
 )
 
 // influxDBOutNode writes the points it sees to InfluxDB's HTTP write API
@@ -34,7 +34,7 @@ type influxDBOutNode struct {
 	create                   bool
 	lines                    []byte
 	count                    int
-	out                      handler
+	out                      deliver.Sink
 }
 
 func init() {
@@ -64,7 +64,7 @@ func init() {
 			{Name: "tag", Doc: "a static tag added to every point", Args: []argKind{argString, argString},
 				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
 					n := x.(*influxDBOutNode)
-					n.tags = append(n.tags, Tag{a[0].scalar.Str(), a[1].scalar.Str()})
+					n.tags = append(n.tags, Tag{Key: a[0].scalar.Str(), Value: a[1].scalar.Str()})
 					return nil
 				}},
 			propInt("buffer", "points per write request (default 1000)", func(n *influxDBOutNode, i int64) error {
@@ -108,7 +108,7 @@ func (n *influxDBOutNode) writeURL() string {
 func (n *influxDBOutNode) start(t *Task) error {
 	target := n.writeURL()
 	if t.opts.Deliver.Capture != nil {
-		n.out = &captureHandler{kind: "influxDBOut", target: target, capture: t.opts.Deliver.Capture}
+		n.out = &deliver.Capture{Kind: "influxDBOut", Target: target, Fn: t.opts.Deliver.Capture}
 	} else {
 		client := &http.Client{Timeout: 10 * time.Second}
 		created := !n.create
@@ -121,9 +121,9 @@ func (n *influxDBOutNode) start(t *Task) error {
 			}
 			return influxPost(ctx, client, target, body)
 		}
-		n.out = newQueueHandler("influxDBOut "+target, "", t.opts.Deliver.withDefaults(), t, try).start()
+		n.out = deliver.NewQueue("influxDBOut "+target, "", t.opts.Deliver, t.logf, try).Start()
 	}
-	t.topics.handlers = append(t.topics.handlers, n.out)
+	t.outputs = append(t.outputs, output{c: n.out})
 	return nil
 }
 
@@ -131,7 +131,7 @@ func (n *influxDBOutNode) start(t *Task) error {
 func influxPost(ctx context.Context, client *http.Client, u string, body []byte) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {
-		return permanent(err)
+		return deliver.Permanent(err)
 	}
 	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
 	resp, err := client.Do(req)
@@ -147,7 +147,7 @@ func influxPost(ctx context.Context, client *http.Client, u string, body []byte)
 	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
 		return err
 	}
-	return permanent(err)
+	return deliver.Permanent(err)
 }
 
 func (n *influxDBOutNode) point(p *Point) {
@@ -177,7 +177,7 @@ func (n *influxDBOutNode) add(p *Point) {
 		}
 		tags = q.Tags
 	}
-	line, ok := appendLine(n.lines, name, tags, p.Fields, p.Timestamp/Precision(n.precision).multiplier())
+	line, ok := lineproto.AppendLine(n.lines, name, tags, p.Fields, p.Timestamp/lineproto.Precision(n.precision).Multiplier())
 	if !ok {
 		n.fail("cannot write", fmt.Errorf("point %s has no field line protocol can hold (NaN or Inf)", name))
 		return
@@ -192,71 +192,12 @@ func (n *influxDBOutNode) flush() {
 	if n.count == 0 {
 		return
 	}
-	n.out.deliver(&Event{ID: n.name}, n.lines)
+	n.out.Deliver(n.name, n.lines)
 	n.lines, n.count = n.lines[:0], 0
 }
 
 // finish writes what is buffered at the end of the input.
 func (n *influxDBOutNode) finish() { n.flush() }
-
-// appendLine appends one line of line protocol; fields InfluxDB cannot
-// hold (NaN, Inf) are left out, and a point left with none is refused.
-func appendLine(b []byte, name string, tags []Tag, fields []Field, ts int64) ([]byte, bool) {
-	start := len(b)
-	b = appendEscaped(b, name, ", ")
-	for _, t := range tags {
-		b = append(b, ',')
-		b = appendEscaped(b, t.Key, ",= ")
-		b = append(b, '=')
-		b = appendEscaped(b, t.Value, ",= ")
-	}
-	sep := byte(' ')
-	wrote := false
-	for _, f := range fields {
-		var v []byte
-		switch f.Value.Kind {
-		case eval.Float:
-			x := f.Value.Float()
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				continue
-			}
-			v = strconv.AppendFloat(nil, x, 'g', -1, 64)
-		case eval.Int:
-			v = append(strconv.AppendInt(nil, f.Value.Int(), 10), 'i')
-		case eval.Bool:
-			v = strconv.AppendBool(nil, f.Value.Bool())
-		case eval.Duration:
-			v = append(strconv.AppendInt(nil, int64(f.Value.Duration()), 10), 'i')
-		case eval.String:
-			v = append(appendEscaped([]byte{'"'}, f.Value.Str(), `"\`), '"')
-		default:
-			continue
-		}
-		b = append(b, sep)
-		sep = ','
-		b = appendEscaped(b, f.Key, ",= ")
-		b = append(b, '=')
-		b = append(b, v...)
-		wrote = true
-	}
-	if !wrote {
-		return b[:start], false
-	}
-	b = append(b, ' ')
-	b = strconv.AppendInt(b, ts, 10)
-	return append(b, '\n'), true
-}
-
-// appendEscaped appends s with a backslash before every byte of special.
-func appendEscaped(b []byte, s, special string) []byte {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(special, s[i]) >= 0 {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return b
-}
 
 var (
 	_ batchNode = (*influxDBOutNode)(nil)

@@ -264,15 +264,12 @@ func (n *aggNode) batch(b *Batch) {
 			q.Timestamp = b.TMax
 		}
 	} else {
-		q.Fields = append(q.ownFields[:0], Field{n.as, v})
-		q.Tags = append(q.ownTags[:0], b.Tags...)
-		q.ownFields, q.ownTags = q.Fields, q.Tags
+		q.SetFields(Field{Key: n.as, Value: v})
+		q.SetTags(b.Tags...)
 		q.Timestamp = b.TMax
 	}
 	q.Name, q.Database, q.RP = b.Name, "", ""
-	q.Dims.ByName = b.Dims.ByName
-	q.Dims.TagNames = append(q.Dims.TagNames[:0], b.Dims.TagNames...)
-	q.ownDims = q.Dims.TagNames
+	q.SetDims(b.Dims)
 	q.Group = b.Group
 	n.emit(q)
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // joinNode pairs points of its parents that share a group and a (rounded)
@@ -108,7 +109,7 @@ func init() {
 					}
 					return nil
 				}},
-			propStrings("on", "join on these dimensions only", func(n *joinNode, s []string) error { n.on = sortedDims(s); return nil }),
+			propStrings("on", "join on these dimensions only", func(n *joinNode, s []string) error { n.on = models.SortedDims(s); return nil }),
 			propString("streamName", "measurement of the joined points (default: the first present point's)", func(n *joinNode, s string) error { n.streamName = s; return nil }),
 		},
 	})
@@ -365,15 +366,15 @@ func (n *joinNode) emitSet(s *joinSet) {
 				return
 			}
 			for _, f := range first.Fields {
-				out.Fields = append(out.Fields, Field{n.names[i] + n.delim + f.Key, v})
+				out.Fields = append(out.Fields, Field{Key: n.names[i] + n.delim + f.Key, Value: v})
 			}
 			continue
 		}
 		for _, f := range p.Fields {
-			out.Fields = append(out.Fields, Field{n.names[i] + n.delim + f.Key, f.Value})
+			out.Fields = append(out.Fields, Field{Key: n.names[i] + n.delim + f.Key, Value: f.Value})
 		}
 	}
-	out.Fields = sortFields(out.Fields)
+	out.Fields = models.SortFields(out.Fields)
 	n.regroup(out)
 	n.emit(out)
 }

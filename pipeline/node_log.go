@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // logNode passes points and batches through unchanged and writes each one
@@ -95,7 +96,7 @@ func (n *logNode) write(msg, name, db, rp, group string, dims Dimensions, tags [
 		n.buf = appendLogPair(n.buf, "tag_"+t.Key, t.Value)
 	}
 	for _, f := range fields {
-		n.buf = appendLogPair(n.buf, "field_"+f.Key, formatValue(f.Value))
+		n.buf = appendLogPair(n.buf, "field_"+f.Key, models.FormatValue(f.Value))
 	}
 	n.buf = appendLogPair(n.buf, "time", time.Unix(0, ts).UTC().Format(time.RFC3339Nano))
 	n.task.logf("%s", n.buf)

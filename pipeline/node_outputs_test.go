@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/deliver"
 )
 
 // recorder is a local HTTP server that records requests; it answers 500
@@ -36,7 +37,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.reqs = append(r.reqs, req.Method+" "+req.URL.RequestURI()+" "+req.Header.Get("Content-Type")+" "+req.Header.Get("X-Team")+"\n"+string(body))
 }
 
-func runScript(t *testing.T, script, input string) (*pipeline.Task, []pipeline.HandlerStats) {
+func runScript(t *testing.T, script, input string) (*pipeline.Task, []deliver.Stats) {
 	t.Helper()
 	opts := pipeline.Options{}
 	opts.Deliver.Backoff = 1

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
+	"github.com/tickrun/tickrun/pipeline/alert"
 )
 
 // statsNode counts, per group, what the node it is chained on emits and
@@ -150,7 +151,7 @@ func newDeadman(b *binder, c *ast.Chain, args []value) (node, error) {
 	if err != nil {
 		return nil, err
 	}
-	al.levels[Critical] = l.lambda.New()
+	al.levels[alert.Critical] = l.lambda.New()
 	st.deadman = al
 	return al, nil
 }
@@ -216,13 +217,13 @@ func (n *statsNode) tick(t int64) {
 func (n *statsNode) report(at int64) {
 	out := &n.scratch
 	if len(n.order) == 0 {
-		*out = Point{Name: "stats", Timestamp: at, Fields: append(out.Fields[:0], Field{"emitted", eval.IntValue(0)})}
+		*out = Point{Name: "stats", Timestamp: at, Fields: append(out.Fields[:0], Field{Key: "emitted", Value: eval.IntValue(0)})}
 		n.emit(out)
 		return
 	}
 	for _, g := range n.order {
 		*out = Point{Name: "stats", Timestamp: at, Tags: g.tags, Dims: g.dims,
-			Fields: append(out.Fields[:0], Field{"emitted", eval.IntValue(g.emitted)})}
+			Fields: append(out.Fields[:0], Field{Key: "emitted", Value: eval.IntValue(g.emitted)})}
 		n.regroup(out)
 		n.emit(out)
 	}

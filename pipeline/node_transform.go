@@ -151,15 +151,12 @@ func (n *transformNode) point(p *Point) {
 	q := &n.scratch
 	n.result(q, p, v)
 	q.Name, q.Group = p.Name, p.Group
-	q.Dims.ByName = p.Dims.ByName
-	q.Dims.TagNames = append(q.Dims.TagNames[:0], p.Dims.TagNames...)
-	q.ownDims = q.Dims.TagNames
-	q.Tags = q.Tags[:0]
+	q.SetDims(p.Dims)
+	q.SetTags()
 	for _, k := range p.Dims.TagNames {
 		t, _ := p.Tag(k)
-		q.Tags = append(q.Tags, Tag{k, t})
+		q.AppendTag(Tag{Key: k, Value: t})
 	}
-	q.ownTags = q.Tags
 	n.emit(q)
 }
 
@@ -184,8 +181,7 @@ func (n *transformNode) batch(b *Batch) {
 func (n *transformNode) result(q *Point, p *Point, v eval.Value) {
 	q.Timestamp = p.Timestamp
 	q.Database, q.RP = "", ""
-	q.Fields = append(q.ownFields[:0], Field{n.as, v})
-	q.ownFields = q.Fields
+	q.SetFields(Field{Key: n.as, Value: v})
 }
 
 // step checks p's field and feeds it to the function.

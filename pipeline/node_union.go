@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // multiParent is a node with several parents (union, join). The parent
@@ -91,7 +92,7 @@ type unionNode struct {
 	bufs   [][]unionItem // per parent, in arrival order
 	marks  []int64       // per parent: time of its oldest buffered (or last seen) message
 	seen   []bool        // per parent: has sent something
-	free   pointPool
+	free   models.PointPool
 }
 
 // unionItem is one buffered message: an owned point or batch.
@@ -130,7 +131,7 @@ func (n *unionNode) point(p *Point) { n.pointFrom(0, p) }
 func (n *unionNode) batch(b *Batch) { n.batchFrom(0, b) }
 
 func (n *unionNode) pointFrom(i int, p *Point) {
-	c := n.free.copyOf(p)
+	c := n.free.CopyOf(p)
 	if n.rename != "" {
 		c.Name = n.rename
 		if c.Dims.ByName {
@@ -189,7 +190,7 @@ func (n *unionNode) emitReady(drain bool) {
 func (n *unionNode) forward(it unionItem) {
 	if it.p != nil {
 		n.emit(it.p)
-		n.free.put(it.p)
+		n.free.Put(it.p)
 		return
 	}
 	n.emitBatch(it.b)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // windowNode turns a stream into batches per group (nodes.md §8), by time
@@ -26,7 +27,7 @@ type windowGroup struct {
 	tags     []Tag
 	dims     Dimensions
 	buf      []*Point // in arrival order; owned copies
-	free     pointPool
+	free     models.PointPool
 	nextEmit int64
 	count    int64 // points seen (count windows)
 }
@@ -98,7 +99,7 @@ func (n *windowNode) group(p *Point) *windowGroup {
 
 // keep appends an owned copy of p to the group's buffer.
 func (g *windowGroup) keep(p *Point) {
-	g.buf = append(g.buf, g.free.copyOf(p))
+	g.buf = append(g.buf, g.free.CopyOf(p))
 }
 
 // purge drops leading points that are not included: time before oldest
@@ -112,7 +113,7 @@ func (g *windowGroup) purge(oldest int64, inclusive bool) {
 			break
 		}
 	}
-	g.free.put(g.buf[:i]...)
+	g.free.Put(g.buf[:i]...)
 	g.buf = append(g.buf[:0], g.buf[i:]...)
 }
 
@@ -148,7 +149,7 @@ func (n *windowNode) point(p *Point) {
 func (n *windowNode) countPoint(g *windowGroup, p *Point) {
 	g.keep(p)
 	if int64(len(g.buf)) > n.periodCount {
-		g.free.put(g.buf[0])
+		g.free.Put(g.buf[0])
 		g.buf = append(g.buf[:0], g.buf[1:]...)
 	}
 	g.count++

@@ -12,15 +12,17 @@ import (
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/eval"
 	"github.com/tickrun/tickrun/parser"
+	"github.com/tickrun/tickrun/pipeline/alert"
+	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
+	"github.com/tickrun/tickrun/pipeline/models"
 )
 
 // ServerInfo is the server identity Kapacitor shows in the default alert
 // details (alert.md §8).
-type ServerInfo struct {
-	Hostname  string
-	ClusterID string
-	ServerID  string
-}
+type ServerInfo = alert.ServerInfo
 
 // NilUUID is the default ClusterID and ServerID.
 const NilUUID = "00000000-0000-0000-0000-000000000000"
@@ -33,8 +35,15 @@ type Options struct {
 	Vars map[string]string
 	// Server is the identity shown by the default details template.
 	Server ServerInfo
-	// Handlers are topic handlers, as loaded from handler files.
-	Handlers []*HandlerSpec
+	// Alerts is the registry of topics the task publishes into, shared
+	// with other tasks; nil gives the task a registry of its own, which
+	// Close then drains.
+	Alerts *alert.Registry
+	// Handlers are topic handlers, as loaded from handler files, that
+	// Compile subscribes to the task's registry (with a shared registry,
+	// subscribe them once with handler.Subscribe instead). The task
+	// unsubscribes them when it is closed.
+	Handlers []*handler.Spec
 	// OnEvent, if set, sees every event an alert node sends, with its JSON
 	// (no trailing newline), before the handlers do. It must not keep the
 	// byte slice.
@@ -53,11 +62,11 @@ type Options struct {
 	// default is off.
 	FlushWindows bool
 	// Deliver tunes alert delivery; zero values take the defaults.
-	Deliver DeliveryOptions
+	Deliver deliver.Options
 	// Config is the user's kapacitor.conf: URLs, credentials and defaults
 	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
 	// httppost handlers. Without it those handlers are errors.
-	Config *KapacitorConfig
+	Config *kapconf.Config
 }
 
 // Stats counts what a task has done.
@@ -78,8 +87,12 @@ type Task struct {
 	stream   *streamNode
 	dbrps    []DBRP
 	warnings ast.ErrorList
-	groups   groupIDs
-	topics   *topics
+	groups   models.GroupIDs
+	alerts   *alert.Registry
+	ownAlert bool         // alerts was created by the task: Close drains it
+	all      *alert.Topic // every event of the task, for Options.OnEvent
+	buf      []byte       // the JSON of the last event OnEvent saw
+	outputs  []output     // what the task made and Close must close, in order
 	stats    Stats
 	logMu    sync.Mutex
 	fatal    error // set when a node stops the task (template execution errors)
@@ -132,11 +145,14 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 	if errs := list.Errors(); len(errs) > 0 {
 		return t, errs
 	}
-	t.topics = newTopics(t)
+	t.alerts, t.all = opts.Alerts, alert.NewTopic("")
+	if t.alerts == nil {
+		t.alerts, t.ownAlert = alert.NewRegistry(t.logf), true
+	}
 	for _, n := range t.nodes {
 		if s, ok := n.(starter); ok {
 			if err := s.start(t); err != nil {
-				t.topics.close(context.Background())
+				t.Close(context.Background())
 				if _, ok := err.(*ast.Error); !ok {
 					err = &ast.Error{Pos: n.base().pos, Msg: err.Error()}
 				}
@@ -144,11 +160,54 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 			}
 		}
 	}
-	if err := t.topics.subscribe(opts.Handlers); err != nil {
-		t.topics.close(context.Background())
-		return t, err
+	for _, s := range opts.Handlers {
+		if err := t.subscribe(s); err != nil {
+			t.Close(context.Background())
+			return t, err
+		}
 	}
 	return t, nil
+}
+
+// output is a handler or a node's sink the task created: subscribed to a
+// topic of the registry (topic and id set), or not.
+type output struct {
+	topic, id string
+	c         interface {
+		Close(ctx context.Context) error
+		Stats() deliver.Stats
+	}
+}
+
+// handlerEnv is what the task's handlers are built with.
+func (t *Task) handlerEnv() *handler.Env {
+	return &handler.Env{Config: t.opts.Config, Server: t.opts.Server, Deliver: t.opts.Deliver, Log: t.logf,
+		Topic: t.opts.KapacitorID + ":" + t.name}
+}
+
+// subscribe creates the handler spec describes and subscribes it to the
+// spec's topic; Close unsubscribes it.
+func (t *Task) subscribe(spec *handler.Spec) error {
+	h, err := handler.Subscribe(t.alerts, spec, t.handlerEnv())
+	if err != nil {
+		return err
+	}
+	t.outputs = append(t.outputs, output{topic: spec.Topic, id: spec.ID, c: h})
+	return nil
+}
+
+// publish sends an event to the task's OnEvent and to the topics.
+func (t *Task) publish(ev *Event, targets ...*alert.Topic) {
+	if t.opts.OnEvent != nil {
+		b, err := t.all.Encode(ev, t.buf[:0])
+		t.buf = b
+		if err != nil {
+			t.logf("%s: alert %q: %v", ev.Node, ev.ID, err)
+		} else {
+			t.opts.OnEvent(ev, b)
+		}
+	}
+	t.alerts.Publish(ev, targets...)
 }
 
 // Name returns the task name.
@@ -203,9 +262,9 @@ func (t *Task) WritePoint(p *Point) error {
 func (t *Task) Write(db, rp, name string, tags map[string]string, fields map[string]any, ts time.Time) error {
 	p := &Point{Name: name, Database: db, RP: rp, Timestamp: ts.UnixNano()}
 	for k, v := range tags {
-		p.Tags = append(p.Tags, Tag{k, v})
+		p.Tags = append(p.Tags, Tag{Key: k, Value: v})
 	}
-	sortTags(p.Tags)
+	models.SortTags(p.Tags)
 	for k, v := range fields {
 		var ev eval.Value
 		switch v := v.(type) {
@@ -224,17 +283,17 @@ func (t *Task) Write(db, rp, name string, tags map[string]string, fields map[str
 		default:
 			return fmt.Errorf("field %q: unsupported value type %T", k, v)
 		}
-		p.Fields = append(p.Fields, Field{k, ev})
+		p.Fields = append(p.Fields, Field{Key: k, Value: ev})
 	}
-	p.Fields = sortFields(p.Fields)
+	p.Fields = models.SortFields(p.Fields)
 	return t.WritePoint(p)
 }
 
 // WriteLineProtocol decodes line protocol from r and writes every point to
 // the task as written to db/rp. Bad lines go to onError (if not nil) and
 // are skipped. It returns the number of bad lines.
-func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, onError func(*LineError)) (bad int, err error) {
-	d := NewDecoder(r)
+func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, onError func(*lineproto.LineError)) (bad int, err error) {
+	d := lineproto.NewDecoder(r)
 	d.Database, d.RP, d.OnError = db, rp, onError
 	for {
 		p, err := d.Next()
@@ -251,21 +310,40 @@ func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, onError func(*LineE
 }
 
 // Close ends the input: nodes that drain at the end do so, then Close
-// waits until every queued alert has been delivered or ctx is done.
+// waits until every queued alert of the task's handlers has been
+// delivered or ctx is done. The task's handlers are unsubscribed from a
+// shared registry; a registry of its own is drained too.
 func (t *Task) Close(ctx context.Context) error {
 	if t.closed {
 		return nil
 	}
 	t.closed = true
-	for _, n := range t.nodes {
-		if f, ok := n.(finisher); ok {
-			f.finish()
+	if t.alerts != nil { // compiled
+		for _, n := range t.nodes {
+			if f, ok := n.(finisher); ok {
+				f.finish()
+			}
 		}
 	}
-	if t.topics != nil {
-		if err := t.topics.close(ctx); err != nil {
-			return err
+	var errs []error
+	for _, o := range t.outputs {
+		if o.topic != "" || o.id != "" {
+			if _, err := t.alerts.Unsubscribe(ctx, o.topic, o.id); err != nil {
+				errs = append(errs, err)
+			}
+			continue
 		}
+		if err := o.c.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if t.ownAlert {
+		if err := t.alerts.Close(ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return err
 	}
 	return t.fatal
 }
@@ -273,12 +351,14 @@ func (t *Task) Close(ctx context.Context) error {
 // Stats returns what the task has done so far.
 func (t *Task) Stats() Stats { return t.stats }
 
-// HandlerStats returns delivery counters per handler, in subscription order.
-func (t *Task) HandlerStats() []HandlerStats {
-	if t.topics == nil {
-		return nil
+// HandlerStats returns the delivery counters of the handlers and output
+// sinks the task created, in the order it created them.
+func (t *Task) HandlerStats() []deliver.Stats {
+	out := make([]deliver.Stats, len(t.outputs))
+	for i, o := range t.outputs {
+		out[i] = o.c.Stats()
 	}
-	return t.topics.stats()
+	return out
 }
 
 // stop makes the task refuse further points (a template failed to execute,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
 )
 
 type checkCmd struct {
@@ -41,7 +42,7 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 		return exitScript
 	}
 	if conf == nil {
-		conf = &pipeline.KapacitorConfig{Lenient: true}
+		conf = &kapconf.Config{Lenient: true}
 	}
 	for _, path := range c.Scripts {
 		src, err := os.ReadFile(path)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -14,11 +12,8 @@ import (
 )
 
 type explainCmd struct {
-	Script    string            `arg:"" name:"SCRIPT.tick" help:"The script to explain." type:"existingfile"`
-	DBRP      string            `name:"dbrp" placeholder:"DB.RP" help:"Database and retention policy the stdin points are written to (default: the script's first dbrp, else telegraf.autogen)."`
-	Precision string            `name:"precision" default:"n" enum:"n,u,ms,s,m,h" help:"Unit of line-protocol timestamps."`
-	Var       map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var. Repeatable."`
-	All       bool              `name:"all" help:"Also show points that changed nothing (OK and unchanged)."`
+	taskFlags `embed:""`
+	All       bool `name:"all" help:"Also show points that changed nothing (OK and unchanged)."`
 }
 
 // explainStory collects what one alert id went through.
@@ -34,14 +29,9 @@ type explainStory struct {
 // level changes, with the values the lambdas read, and why events were
 // suppressed. Nothing is delivered.
 func (c *explainCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
-	src, err := os.ReadFile(c.Script)
-	if err != nil {
-		fmt.Fprintln(stderr, "tickrun:", err)
-		return exitFailed
-	}
 	stories := map[string]*explainStory{}
 	var order []string
-	opts := pipeline.Options{Vars: c.Var, Log: io.Discard}
+	opts := pipeline.Options{Log: io.Discard}
 	opts.Deliver.Capture = func(string, string, []byte) {}
 	opts.Explain = func(x *pipeline.Explanation) {
 		key := x.Node + "\x00" + x.ID
@@ -79,33 +69,15 @@ func (c *explainCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		st.lines = append(st.lines, line)
 	}
-	name := strings.TrimSuffix(filepath.Base(c.Script), filepath.Ext(c.Script))
-	task, err := pipeline.Compile(name, c.Script, string(src), opts)
-	if err != nil {
-		fmt.Fprint(stderr, task.ErrorText(err))
-		return exitScript
+	l, code := c.load(opts, stderr)
+	if l == nil {
+		return code
 	}
-	db, rp := "telegraf", "autogen"
-	if d := task.DBRPs(); len(d) > 0 {
-		db, rp = d[0].Database, d[0].RP
+	_, code = l.feed(context.Background(), stdin, stderr)
+	l.task.Close(context.Background())
+	if code != exitOK {
+		return code
 	}
-	if c.DBRP != "" {
-		db, rp, _ = strings.Cut(c.DBRP, ".")
-	}
-	dec := pipeline.NewDecoder(stdin)
-	dec.Database, dec.RP, dec.Precision = db, rp, pipeline.Precision(c.Precision)
-	dec.OnError = func(e *pipeline.LineError) { fmt.Fprintf(stderr, "stdin:%v\n", e) }
-	for {
-		p, err := dec.Next()
-		if err != nil {
-			fmt.Fprintln(stderr, "tickrun:", err)
-			return exitFailed
-		}
-		if p == nil || task.WritePoint(p) != nil {
-			break
-		}
-	}
-	task.Close(context.Background())
 	if len(order) == 0 {
 		fmt.Fprintln(stdout, "no point reached an alert node")
 	}

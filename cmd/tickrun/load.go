@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
+)
+
+// taskFlags are the flags of every command that runs a script over line
+// protocol (run, explain, and test through a case's args): the script, its
+// handler files and kapacitor.conf, its vars and identity, and where its
+// input goes.
+type taskFlags struct {
+	Script       string            `arg:"" name:"SCRIPT.tick" help:"The TICKscript to run." type:"existingfile"`
+	Handler      []string          `name:"handler" placeholder:"FILE" help:"A topic handler file (YAML or JSON), as for kapacitor define-topic-handler. Repeatable."`
+	Config       string            `name:"config" placeholder:"FILE" help:"A kapacitor.conf: its handler sections ([slack], [smtp], [[httppost]], ...) configure the handlers."`
+	DBRP         string            `name:"dbrp" placeholder:"DB.RP" help:"Database and retention policy the stdin points are written to (default: the script's first dbrp, else telegraf.autogen)."`
+	Task         string            `name:"task" placeholder:"NAME" help:"Task name (.TaskName in templates); default: the file name without .tick."`
+	Hostname     string            `name:"hostname" help:"Server host name shown by the default details (default: this host's name)."`
+	ClusterID    string            `name:"cluster-id" help:"Cluster id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
+	ServerID     string            `name:"server-id" help:"Server id shown by the default details." default:"00000000-0000-0000-0000-000000000000"`
+	Precision    string            `name:"precision" default:"n" enum:"n,u,ms,s,m,h" help:"Unit of line-protocol timestamps: n, u, ms, s, m or h."`
+	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
+	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
+	Workers      int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
+}
+
+// loaded is a compiled task and where its input points are written.
+type loaded struct {
+	task      *pipeline.Task
+	db, rp    string
+	precision lineproto.Precision
+	workers   int
+}
+
+// load reads the script, its kapacitor.conf and handler files, compiles
+// the task with opts completed from the flags, and prints its warnings.
+// On failure it has printed why and returns the exit code.
+func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int) {
+	src, err := os.ReadFile(f.Script)
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return nil, exitFailed
+	}
+	var ok bool
+	if opts.Config, ok = loadConfig(f.Config, stderr); !ok {
+		return nil, exitScript
+	}
+	if opts.Handlers, ok = loadHandlers(f.Handler, stderr); !ok {
+		return nil, exitScript
+	}
+	name := f.Task
+	if name == "" {
+		name = strings.TrimSuffix(filepath.Base(f.Script), filepath.Ext(f.Script))
+	}
+	host := f.Hostname
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	opts.Vars, opts.FlushWindows = f.Var, f.FlushWindows
+	opts.Server = pipeline.ServerInfo{Hostname: host, ClusterID: f.ClusterID, ServerID: f.ServerID}
+	task, err := pipeline.Compile(name, f.Script, string(src), opts)
+	if err != nil {
+		fmt.Fprint(stderr, task.ErrorText(err))
+		return nil, exitScript
+	}
+	if pos, ok := task.BatchPos(); ok {
+		fmt.Fprint(stderr, task.ErrorText(&ast.Error{Pos: pos, Msg: "batch tasks query InfluxDB, which tickrun cannot do: tickrun runs stream tasks only (tickrun check validates batch scripts)"}))
+		task.Close(context.Background())
+		return nil, exitScript
+	}
+	if w := task.Warnings(); len(w) > 0 {
+		fmt.Fprint(stderr, task.ErrorText(w))
+		fmt.Fprintln(stderr, "tickrun: these lambdas fail on every point they reach; running as Kapacitor would (tickrun check rejects them)")
+	}
+	l := &loaded{task: task, precision: lineproto.Precision(f.Precision), workers: f.Workers}
+	if l.db, l.rp, err = f.dbrp(task); err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		task.Close(context.Background())
+		return nil, exitScript
+	}
+	if !task.Accepts(l.db, l.rp) {
+		fmt.Fprintf(stderr, "tickrun: warning: points are written to %q.%q but the script reads only %v: no point will reach the task\n", l.db, l.rp, task.DBRPs())
+	}
+	if l.workers == 0 {
+		l.workers = runtime.NumCPU()
+	}
+	return l, exitOK
+}
+
+// dbrp returns where stdin points are written.
+func (f *taskFlags) dbrp(task *pipeline.Task) (string, string, error) {
+	if f.DBRP == "" {
+		if d := task.DBRPs(); len(d) > 0 {
+			return d[0].Database, d[0].RP, nil
+		}
+		return "telegraf", "autogen", nil
+	}
+	db, rp, ok := strings.Cut(f.DBRP, ".")
+	if !ok || db == "" {
+		return "", "", fmt.Errorf("--dbrp %q: want DB.RP, e.g. telegraf.autogen", f.DBRP)
+	}
+	return db, rp, nil
+}
+
+// feed decodes line protocol from in into the task until the end of the
+// input, a read error or a task stopped by a node. Bad lines are reported
+// on stderr and skipped. It returns the decoder, for its counts, and
+// exitFailed on a read error or a stopped task.
+func (l *loaded) feed(ctx context.Context, in io.Reader, stderr io.Writer) (*lineproto.Decoder, int) {
+	dec := lineproto.NewDecoder(in)
+	dec.Database, dec.RP, dec.Precision, dec.Workers = l.db, l.rp, l.precision, l.workers
+	dec.OnError = func(e *lineproto.LineError) { fmt.Fprintf(stderr, "stdin:%v\n", e) }
+	for {
+		p, err := dec.Next()
+		if err != nil {
+			if ctx.Err() != nil {
+				fmt.Fprintln(stderr, "tickrun: interrupted: stopped reading, delivering what was produced")
+				return dec, exitOK
+			}
+			fmt.Fprintln(stderr, "tickrun: reading stdin:", err)
+			return dec, exitFailed
+		}
+		if p == nil {
+			return dec, exitOK
+		}
+		if err := l.task.WritePoint(p); err != nil {
+			return dec, exitFailed
+		}
+	}
+}
+
+func loadHandlers(files []string, stderr io.Writer) ([]*handler.Spec, bool) {
+	var specs []*handler.Spec
+	for _, f := range files {
+		s, err := handler.LoadFile(f)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return nil, false
+		}
+		specs = append(specs, s)
+	}
+	return specs, true
+}
+
+// loadConfig reads a kapacitor.conf, if one is given, and tells which of
+// its sections are ignored.
+func loadConfig(path string, stderr io.Writer) (*kapconf.Config, bool) {
+	if path == "" {
+		return nil, true
+	}
+	c, err := kapconf.Load(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "tickrun:", err)
+		return nil, false
+	}
+	if n := c.Notice(); n != "" {
+		fmt.Fprintln(stderr, n)
+	}
+	return c, true
+}

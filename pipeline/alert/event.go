@@ -1,0 +1,64 @@
+package alert
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/tickrun/tickrun/pipeline/models"
+)
+
+// Event is one alert event, as handlers receive it (alert.md §10).
+type Event struct {
+	ID            string
+	Message       string
+	Details       string
+	Time          int64 // nanoseconds since the epoch
+	Duration      time.Duration
+	Level         Level
+	PreviousLevel Level // set per topic when published
+	Recoverable   bool
+	Data          models.Series
+
+	// For topic handler match expressions and logs.
+	TaskName string
+	Node     string // name of the alert node, e.g. "alert2"
+	Changed  bool   // set per topic: Level differs from the topic's previous level
+}
+
+// Tag returns the value of a tag of the event's data.
+func (e *Event) Tag(key string) (string, bool) {
+	for _, t := range e.Data.Tags {
+		if t.Key == key {
+			return t.Value, true
+		}
+	}
+	return "", false
+}
+
+// AppendJSON appends the event as Kapacitor's JSON (keys in Kapacitor's
+// order, encoding/json's escaping and number formats), without a trailing
+// newline.
+func (e *Event) AppendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = models.AppendJSONString(b, e.ID)
+	b = append(b, `,"message":`...)
+	b = models.AppendJSONString(b, e.Message)
+	b = append(b, `,"details":`...)
+	b = models.AppendJSONString(b, e.Details)
+	b = append(b, `,"time":`...)
+	b = models.AppendJSONTime(b, e.Time)
+	b = append(b, `,"duration":`...)
+	b = strconv.AppendInt(b, int64(e.Duration), 10)
+	b = append(b, `,"level":`...)
+	b = models.AppendJSONString(b, e.Level.String())
+	b = append(b, `,"data":{"series":[`...)
+	b, err := models.AppendSeriesJSON(b, &e.Data)
+	if err != nil {
+		return b, err
+	}
+	b = append(b, `]},"previousLevel":`...)
+	b = models.AppendJSONString(b, e.PreviousLevel.String())
+	b = append(b, `,"recoverable":`...)
+	b = strconv.AppendBool(b, e.Recoverable)
+	return append(b, '}'), nil
+}

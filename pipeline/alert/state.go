@@ -1,0 +1,127 @@
+package alert
+
+import (
+	"fmt"
+	"time"
+)
+
+// Level is an alert level (alert.md §2).
+type Level int
+
+// The alert levels, in order.
+const (
+	OK Level = iota
+	Info
+	Warning
+	Critical
+)
+
+// String returns the level's name as templates and JSON show it.
+func (l Level) String() string {
+	switch l {
+	case OK:
+		return "OK"
+	case Info:
+		return "INFO"
+	case Warning:
+		return "WARNING"
+	case Critical:
+		return "CRITICAL"
+	}
+	return fmt.Sprintf("Level(%d)", int(l))
+}
+
+// Config is what the per-group state needs of its alert node.
+type Config struct {
+	History           int     // levels kept for flapping detection (.history(), default 21)
+	Flapping          bool    // .flapping() was given
+	FlapLow, FlapHigh float64 // its thresholds, between 0 and 1
+	StateChangesOnly  bool    // .stateChangesOnly()
+	// StateChangesOnlyDuration re-sends an unchanged level once this long
+	// has passed since the last event (.stateChangesOnly(d)).
+	StateChangesOnlyDuration time.Duration
+}
+
+// State is the state of one group of an alert node (alert.md §3–§6):
+// a ring of recent levels, flapping, and trigger times.
+type State struct {
+	cfg     *Config
+	history []Level // ring buffer, initially all OK
+	idx     int     // index of the newest entry
+	// Changed: the newest level differs from the one before.
+	Changed bool
+	// Expired: with stateChangesOnly(d), an unchanged level may be re-sent.
+	Expired bool
+	// Flapping: the levels change too often (.flapping()).
+	Flapping       bool
+	firstTriggered int64 // start of the current non-OK episode
+	lastTriggered  int64
+}
+
+// NewState returns the state of a new group: every level of its history OK.
+func NewState(cfg *Config) *State {
+	return &State{cfg: cfg, history: make([]Level, cfg.History)}
+}
+
+// Current returns the newest level.
+func (s *State) Current() Level { return s.history[s.idx] }
+
+// Add records the level of a point at time t.
+func (s *State) Add(t int64, l Level) {
+	prev := s.Current()
+	s.Changed = prev != l
+	s.idx = (s.idx + 1) % len(s.history)
+	s.history[s.idx] = l
+	if s.cfg.Flapping {
+		s.updateFlapping()
+	}
+	s.Expired = !s.Changed && s.cfg.StateChangesOnlyDuration != 0 && time.Duration(t-s.lastTriggered) >= s.cfg.StateChangesOnlyDuration
+}
+
+// percentChange is Kapacitor's weighted share of level changes in the
+// history, reproduced literally (alert.md §6): the pairs compared are
+// (newest, 2nd newest), (oldest, newest), then consecutive pairs from the
+// oldest forward, with weights rising from 0.8 to 1.2.
+func (s *State) percentChange() float64 {
+	l := len(s.history)
+	changes := 0.0
+	weight := 1.2 / 1.5
+	step := (1.2 - weight) / float64(l-1)
+	for i := 0; i < l-1; i++ {
+		c := (s.idx + i) % l
+		p := (c - 1 + l) % l
+		if s.history[c] != s.history[p] {
+			changes += weight
+		}
+		weight += step
+	}
+	return changes / float64(l-1)
+}
+
+func (s *State) updateFlapping() {
+	pc := s.percentChange()
+	if s.Flapping && pc < s.cfg.FlapLow {
+		s.Flapping = false
+	} else if !s.Flapping && pc > s.cfg.FlapHigh {
+		s.Flapping = true
+	}
+}
+
+// Triggered marks an event at time t; a non-OK level right after OK opens a
+// new episode.
+func (s *State) Triggered(t int64) {
+	s.lastTriggered = t
+	l := len(s.history)
+	if l > 1 {
+		cur := s.history[s.idx]
+		prev := s.history[(s.idx-1+l)%l]
+		if cur != OK && prev == OK {
+			s.firstTriggered = t
+		}
+	}
+}
+
+// Duration is the length of the current episode.
+func (s *State) Duration() time.Duration {
+	return time.Duration(s.lastTriggered - s.firstTriggered)
+}
