@@ -1,21 +1,36 @@
 // Package pipeline runs TICKscript tasks: it binds a parsed script into a
-// graph of nodes, decodes line protocol into points, pushes them through
-// the nodes and delivers alert events to handlers. It is also tickrun's
+// graph of nodes and pushes points through them. It is also tickrun's
 // embedding API: Compile a script, then WritePoint, Write or
 // WriteLineProtocol, then Close.
 //
-// The pieces, in the order a point meets them:
+// A point of the seed script (stream|from().measurement('cpu')|alert()
+// .crit(lambda: "usage_idle" < 10).tcp('127.0.0.1:7777')) meets the
+// packages in this order:
 //
-//   - decode.go, decode_parallel.go: line protocol to Point, with
-//     Kapacitor's corrections to line-protocol/v2;
-//   - task.go: Task, Options, the write API;
-//   - bind.go, spec.go: the binder turns the script into nodes; every node
-//     kind registers a Spec (its chain method, arguments and properties as
-//     a table of typed setters) from its own node_*.go file;
-//   - node_*.go: the nodes; node.go says how they borrow points;
-//   - node_alert.go, alert_*.go: levels, state, templates, event JSON;
-//   - topic.go, handler*.go: topics, handler files, delivery.
+//  1. pipeline/lineproto: Decoder.Next turns a line of line protocol into a
+//     models.Point (decode.go; the fast path in decode_fast.go, parallel
+//     workers in decode_parallel.go).
+//  2. pipeline (task.go): Task.WritePoint hands it to the stream node; each
+//     node calls its children with plain method calls (node.go says how
+//     points are borrowed): node_stream.go, node_from.go, node_alert.go.
+//     The binder (bind.go, spec.go) built that graph from the script: each
+//     node kind registers a Spec from its own node_*.go file.
+//  3. pipeline/alert: the alert node evaluates its level lambdas (package
+//     eval) and updates the group's alert.State (state.go); when an event
+//     is due it renders the templates (template.go) into an alert.Event.
+//  4. pipeline/alert (registry.go): Task.publish hands the event to the
+//     Registry, whose topics set its previous level and encode it as
+//     Kapacitor's JSON (event.go, with models' JSON writers) for each
+//     subscribed handler.
+//  5. pipeline/handler: the handler (kind.go, tcp.go) queues the payload
+//     on its pipeline/deliver Queue, whose goroutine dials, writes and
+//     retries (deliver/queue.go, handler/tcp.go) beside the pipeline.
 //
-// pipeline imports ast and eval, and parser only to compile script text; it
-// must not import cmd.
+// Handler kinds are declared in package handler as rows of options; the
+// alert node's handler properties (.tcp(), .slack(), .channel(), ...) are
+// derived from those rows in node_alert_handlers.go. kapacitor.conf is
+// read by package kapconf.
+//
+// pipeline imports ast, eval, parser (to compile script text) and the
+// packages under it; it must not import cmd.
 package pipeline

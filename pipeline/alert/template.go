@@ -19,12 +19,15 @@ import (
 // default details template is `{{ json . }}` of DetailsInfo, so the order
 // of fields here is the order of keys in that JSON (alert.md §8).
 
+// ServerInfo is the server identity the default details show (and
+// Kapacitor's templates can read as .ServerInfo).
 type ServerInfo struct {
 	Hostname  string
 	ClusterID string
 	ServerID  string
 }
 
+// IDInfo is what the id template sees.
 type IDInfo struct {
 	Name       string
 	TaskName   string
@@ -33,6 +36,7 @@ type IDInfo struct {
 	ServerInfo ServerInfo
 }
 
+// MessageInfo is what the message template sees.
 type MessageInfo struct {
 	IDInfo
 	ID       string
@@ -42,6 +46,8 @@ type MessageInfo struct {
 	Duration time.Duration
 }
 
+// DetailsInfo is what the details template sees; `{{ json . }}` of it is
+// the default details.
 type DetailsInfo struct {
 	MessageInfo
 	Message string
@@ -89,6 +95,7 @@ type TemplateError struct {
 
 var cannotEvaluate = regexp.MustCompile(`can't evaluate field (\w+) in type \*?[\w.]+`)
 
+// Error words the template's problem without Go type names.
 func (e *TemplateError) Error() string {
 	msg := e.Err.Error()
 	if m := cannotEvaluate.FindStringSubmatch(msg); m != nil {
@@ -106,6 +113,8 @@ func (e *TemplateError) Error() string {
 	return msg
 }
 
+// ParseTemplates parses the id, message and details templates of an
+// alert node; an error is a *TemplateError saying which one failed.
 func ParseTemplates(id, message, details string) (*Templates, error) {
 	t := &Templates{idDefault: id == DefaultIDTemplate, msgDefault: message == DefaultMessageTemplate,
 		noDetails: details == "", detailsDefault: details == DefaultDetailsTemplate}
@@ -146,6 +155,8 @@ func (t *Templates) Check() error {
 	return nil
 }
 
+// RenderID renders the event id. Templates reuse a buffer: they are not
+// safe for concurrent use (an alert node renders from one goroutine).
 func (t *Templates) RenderID(info *IDInfo) (string, error) {
 	if t.idDefault {
 		return info.Name + ":" + info.Group, nil
@@ -158,6 +169,7 @@ func (t *Templates) RenderID(info *IDInfo) (string, error) {
 	return t.buf.String(), err
 }
 
+// RenderMessage renders the event message.
 func (t *Templates) RenderMessage(info *MessageInfo) (string, error) {
 	if t.msgDefault {
 		return info.ID + " is " + info.Level, nil

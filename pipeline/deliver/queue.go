@@ -44,6 +44,8 @@ type Queue struct {
 	ctx    context.Context // done when close gives up waiting
 	cancel context.CancelFunc
 	once   sync.Once
+	mu     sync.RWMutex // Deliver holds it to read, Close to close queue
+	closed bool
 
 	sent, retried, dropped atomic.Int64
 }
@@ -108,6 +110,13 @@ func (h *Queue) Log(format string, args ...any) { h.log(format, args...) }
 func (h *Queue) Deliver(id string, payload []byte) {
 	b := make([]byte, 0, len(payload)+len(h.suffix))
 	b = append(append(b, payload...), h.suffix...)
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	if h.closed {
+		h.dropped.Add(1)
+		h.log("handler %s: closed, dropped event %q", h.name, id)
+		return
+	}
 	select {
 	case h.queue <- queueItem{id, b}:
 	default:
@@ -258,7 +267,12 @@ func (a *attempts) failed(err error) bool {
 // remaining items are dropped (and counted) and Close returns an error.
 // Close may be called more than once.
 func (h *Queue) Close(ctx context.Context) error {
-	h.once.Do(func() { close(h.queue) })
+	h.once.Do(func() {
+		h.mu.Lock()
+		h.closed = true
+		close(h.queue)
+		h.mu.Unlock()
+	})
 	select {
 	case <-h.done:
 		return nil
