@@ -112,7 +112,7 @@ func (n *httpPostNode) send(s Series) {
 		return
 	}
 	for _, sink := range n.posts {
-		sink.Deliver(n.name, b)
+		sink.Deliver(n.name, 0, b)
 	}
 }
 

@@ -192,7 +192,7 @@ func (n *influxDBOutNode) flush() {
 	if n.count == 0 {
 		return
 	}
-	n.out.Deliver(n.name, n.lines)
+	n.out.Deliver(n.name, 0, n.lines)
 	n.lines, n.count = n.lines[:0], 0
 }
 

@@ -22,7 +22,7 @@ type runCmd struct {
 	DrainTimeout  time.Duration `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered; what is left is dropped."`
 	QueueSize     int           `name:"queue-size" default:"10000" placeholder:"N" help:"Events queued per handler; when full, new events are dropped (handler files may set queue-size)."`
 	InFlight      int           `name:"in-flight" default:"32" placeholder:"N" help:"Events a tcp handler writes and awaits confirmation of at once, dialled in order (tcp handler files may set in-flight); 1 also keeps the order of retried events."`
-	RetryAttempts int           `name:"retry-attempts" default:"4" placeholder:"N" help:"Tries per event and handler before it is dropped (exponential backoff with jitter between tries)."`
+	RetryAttempts int           `name:"retry-attempts" default:"0" placeholder:"N" help:"Cap on the tries per event and handler; 0: no cap, an event is tried (backoff with jitter between tries) until --retry-max-time has passed."`
 	RetryMaxTime  time.Duration `name:"retry-max-time" default:"30s" help:"No retry of an event starts later than this after its first try."`
 	HTTP          string        `name:"http" placeholder:"ADDR" help:"Serve httpOut nodes at http://ADDR/kapacitor/v1/tasks/<task>/<endpoint> while running (off by default)."`
 

@@ -9,8 +9,9 @@ import (
 // tests. Deliver must not block the caller and must not keep payload past
 // the call.
 type Sink interface {
-	// Deliver queues one item; payload is only valid during the call.
-	Deliver(id string, payload []byte)
+	// Deliver queues one item, for an event of time t (ns since the
+	// epoch, 0 if none: for logs); payload is only valid during the call.
+	Deliver(id string, t int64, payload []byte)
 	// Close waits until every queued item was delivered or dropped, or
 	// ctx is done; then whatever is still queued is counted as dropped.
 	Close(ctx context.Context) error
@@ -38,9 +39,11 @@ type Options struct {
 	InFlight     int
 	DialTimeout  time.Duration // default 5s
 	WriteTimeout time.Duration // per attempt: write and wait for the peer to confirm (default 5s)
-	Attempts     int           // tries per item (default 4)
-	Backoff      time.Duration // first retry delay, doubled each time, with jitter (default 100ms)
-	MaxBackoff   time.Duration // longest delay between two tries (default 5s)
+	// Attempts caps the tries per item; 0 (the default) means no cap:
+	// an item is tried until RetryMaxTime has passed.
+	Attempts   int
+	Backoff    time.Duration // first retry delay, doubled each time, with jitter (default 100ms)
+	MaxBackoff time.Duration // longest delay between two tries (default 5s)
 	// RetryMaxTime bounds the time spent on one item: no retry starts
 	// later than this after the first try (default 30s).
 	RetryMaxTime time.Duration
@@ -64,8 +67,8 @@ func (o Options) WithDefaults() Options {
 	if o.WriteTimeout <= 0 {
 		o.WriteTimeout = 5 * time.Second
 	}
-	if o.Attempts <= 0 {
-		o.Attempts = 4
+	if o.Attempts < 0 {
+		o.Attempts = 0
 	}
 	if o.Backoff <= 0 {
 		o.Backoff = 100 * time.Millisecond
@@ -92,7 +95,7 @@ type Capture struct {
 }
 
 // Deliver hands the item to Fn.
-func (c *Capture) Deliver(_ string, payload []byte) {
+func (c *Capture) Deliver(_ string, _ int64, payload []byte) {
 	c.sent++
 	c.Fn(c.Kind, c.Target, payload)
 }

@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -47,13 +47,36 @@ type Queue struct {
 	mu     sync.RWMutex // Deliver holds it to read, Close to close queue
 	closed bool
 
-	sent, retried, dropped atomic.Int64
+	// The ledger: every item handed to Deliver ends counted once, as sent
+	// or dropped. cmu guards it; once abandoned (a try outlived the drain
+	// deadline), late outcomes are not counted: the items still in hand
+	// were counted as dropped.
+	cmu                    sync.Mutex
+	accepted               int64 // items that entered the queue
+	settled                int64 // of those, sent or dropped
+	sent, retried, dropped int64
+	logged, unlogged       int64 // drops logged, and dropped silently past maxLoggedDrops
+	abandoned              bool
 }
+
+// maxLoggedDrops is how many drops a queue logs one by one; the rest are
+// counted and summed up in one line at Close, so a dead endpoint cannot
+// flood the log.
+const maxLoggedDrops = 20
 
 // queueItem is an item waiting in the queue, its payload with the suffix.
 type queueItem struct {
 	id      string
+	time    int64 // of the event, ns since the epoch (0: none), for logs
 	payload []byte
+}
+
+// label names an item in logs: its id and, if known, its time.
+func (it queueItem) label() string {
+	if it.time == 0 {
+		return strconv.Quote(it.id)
+	}
+	return strconv.Quote(it.id) + " of " + time.Unix(0, it.time).UTC().Format(time.RFC3339Nano)
 }
 
 // TryFunc makes one delivery attempt of a payload; it must give up soon
@@ -104,32 +127,80 @@ func (h *Queue) Name() string { return h.name }
 // Log writes a line to the queue's log.
 func (h *Queue) Log(format string, args ...any) { h.log(format, args...) }
 
-// Deliver queues a copy of payload (and the suffix) under id without
-// blocking: when the queue is full the item is dropped, counted and
-// logged.
-func (h *Queue) Deliver(id string, payload []byte) {
-	b := make([]byte, 0, len(payload)+len(h.suffix))
-	b = append(append(b, payload...), h.suffix...)
+// Deliver queues a copy of payload (and the suffix) under id, for an
+// event of time t (ns since the epoch, 0 if none), without blocking: when
+// the queue is full or closed the item is dropped, counted and logged.
+func (h *Queue) Deliver(id string, t int64, payload []byte) {
+	item := queueItem{id: id, time: t}
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if h.closed {
-		h.dropped.Add(1)
-		h.log("handler %s: closed, dropped event %q", h.name, id)
+		h.drop(item, false, "the handler is closed")
 		return
 	}
+	b := make([]byte, 0, len(payload)+len(h.suffix))
+	item.payload = append(append(b, payload...), h.suffix...)
+	h.cmu.Lock()
+	h.accepted++
+	h.cmu.Unlock()
 	select {
-	case h.queue <- queueItem{id, b}:
+	case h.queue <- item:
 	default:
-		h.dropped.Add(1)
-		h.log("handler %s: queue full (%d events), dropped event %q", h.name, cap(h.queue), id)
+		h.drop(item, true, "queue full (%d events)", cap(h.queue))
 	}
 }
 
 // Drop counts an item that never reached the queue (its payload could not
 // be built) and logs why.
-func (h *Queue) Drop(id string, err error) {
-	h.dropped.Add(1)
-	h.log("handler %s: dropped event %q: %v", h.name, id, err)
+func (h *Queue) Drop(id string, t int64, err error) {
+	h.drop(queueItem{id: id, time: t}, false, "%v", err)
+}
+
+// drop counts item as dropped and logs why; accepted says whether it had
+// entered the queue.
+func (h *Queue) drop(item queueItem, accepted bool, why string, args ...any) {
+	h.cmu.Lock()
+	if h.abandoned && accepted {
+		h.cmu.Unlock()
+		return
+	}
+	if accepted {
+		h.settled++
+	}
+	h.dropped++
+	log := h.logged < maxLoggedDrops
+	if log {
+		h.logged++
+	} else {
+		h.unlogged++
+	}
+	last := h.logged == maxLoggedDrops && log
+	h.cmu.Unlock()
+	if log {
+		line := fmt.Sprintf("handler %s: dropped event %s: %s", h.name, item.label(), fmt.Sprintf(why, args...))
+		if last {
+			line += " (further drops of this handler are counted, and summed up at the end)"
+		}
+		h.log("%s", line)
+	}
+}
+
+// delivered counts an accepted item as sent.
+func (h *Queue) delivered() {
+	h.cmu.Lock()
+	if !h.abandoned {
+		h.settled++
+		h.sent++
+	}
+	h.cmu.Unlock()
+}
+
+func (h *Queue) retry() {
+	h.cmu.Lock()
+	if !h.abandoned {
+		h.retried++
+	}
+	h.cmu.Unlock()
 }
 
 func (h *Queue) run() {
@@ -140,7 +211,7 @@ func (h *Queue) run() {
 	}
 	for item := range h.queue {
 		if h.ctx.Err() != nil {
-			h.drop(item, "not delivered before the drain timeout")
+			h.drop(item, true, "not delivered before the drain timeout")
 			continue
 		}
 		send(h.attempts(item))
@@ -167,7 +238,7 @@ func (h *Queue) overlapped() (send func(*attempts), wait func()) {
 			for b := range ends {
 				err := b.end()
 				if err == nil {
-					h.sent.Add(1)
+					h.delivered()
 				} else if b.a.failed(err) {
 					h.send(b.a)
 				}
@@ -193,11 +264,6 @@ func (h *Queue) overlapped() (send func(*attempts), wait func()) {
 	return send, wait
 }
 
-func (h *Queue) drop(item queueItem, why string, args ...any) {
-	h.dropped.Add(1)
-	h.log("handler %s: dropped event %q: %s", h.name, item.id, fmt.Sprintf(why, args...))
-}
-
 // attempts tracks the tries of one event against the retry bounds.
 type attempts struct {
 	h     *Queue
@@ -216,7 +282,7 @@ func (h *Queue) send(a *attempts) {
 	for {
 		err := h.try(h.ctx, a.item.payload)
 		if err == nil {
-			h.sent.Add(1)
+			h.delivered()
 			return
 		}
 		if !a.failed(err) {
@@ -233,29 +299,29 @@ func (a *attempts) failed(err error) bool {
 	var perm *permanentError
 	switch {
 	case h.ctx.Err() != nil:
-		h.drop(a.item, "not delivered before the drain timeout: %v", err)
+		h.drop(a.item, true, "not delivered before the drain timeout: %v", err)
 		return false
 	case errors.As(err, &perm):
-		h.drop(a.item, "%v (not retried)", err)
+		h.drop(a.item, true, "%v (not retried)", err)
 		return false
-	case a.n >= h.opts.Attempts:
-		h.drop(a.item, "%d attempts failed, last: %v", a.n, err)
+	case h.opts.Attempts > 0 && a.n >= h.opts.Attempts:
+		h.drop(a.item, true, "%d attempts failed, last: %v", a.n, err)
 		return false
 	}
 	// Equal jitter: half the delay fixed, half random, so handlers that
 	// failed together do not retry in lockstep.
 	wait := a.delay/2 + rand.N(a.delay/2+1)
 	if time.Since(a.start)+wait > h.opts.RetryMaxTime {
-		h.drop(a.item, "%d attempts failed in %v (retry bound %v), last: %v", a.n, time.Since(a.start).Round(time.Millisecond), h.opts.RetryMaxTime, err)
+		h.drop(a.item, true, "%d attempts failed in %v (retry bound %v), last: %v", a.n, time.Since(a.start).Round(time.Millisecond), h.opts.RetryMaxTime, err)
 		return false
 	}
-	h.retried.Add(1)
+	h.retry()
 	timer := time.NewTimer(wait)
 	select {
 	case <-timer.C:
 	case <-h.ctx.Done():
 		timer.Stop()
-		h.drop(a.item, "not delivered before the drain timeout: %v", err)
+		h.drop(a.item, true, "not delivered before the drain timeout: %v", err)
 		return false
 	}
 	a.delay = min(a.delay*2, h.opts.MaxBackoff)
@@ -275,23 +341,51 @@ func (h *Queue) Close(ctx context.Context) error {
 	})
 	select {
 	case <-h.done:
+		h.summarize()
 		return nil
 	case <-ctx.Done():
 	}
-	before := h.dropped.Load()
+	h.cmu.Lock()
+	before := h.dropped
+	h.cmu.Unlock()
 	h.cancel()
 	// Tries honour the context, so this is quick; the bound guards
-	// against a try that does not.
+	// against a try that does not (a blocked open or write): the items
+	// still in hand are then counted as dropped, and whatever the try
+	// does later is not counted.
 	select {
 	case <-h.done:
 	case <-time.After(2 * time.Second):
+		h.cmu.Lock()
+		h.abandoned = true
+		lost := h.accepted - h.settled
+		h.dropped += lost
+		h.unlogged += lost
+		h.cmu.Unlock()
 	}
-	return fmt.Errorf("handler %s: %d events not delivered before the drain timeout: %w", h.name, h.dropped.Load()-before, ctx.Err())
+	h.summarize()
+	h.cmu.Lock()
+	n := h.dropped - before
+	h.cmu.Unlock()
+	return fmt.Errorf("handler %s: %d events not delivered before the drain timeout: %w", h.name, n, ctx.Err())
+}
+
+// summarize logs how many drops were not logged one by one, once.
+func (h *Queue) summarize() {
+	h.cmu.Lock()
+	n := h.unlogged
+	h.unlogged = 0
+	h.cmu.Unlock()
+	if n > 0 {
+		h.log("handler %s: %d more events dropped (not logged one by one)", h.name, n)
+	}
 }
 
 // Stats returns the queue's counters.
 func (h *Queue) Stats() Stats {
-	return Stats{Name: h.name, Sent: h.sent.Load(), Retried: h.retried.Load(), Dropped: h.dropped.Load()}
+	h.cmu.Lock()
+	defer h.cmu.Unlock()
+	return Stats{Name: h.name, Sent: h.sent, Retried: h.retried, Dropped: h.dropped}
 }
 
 var _ Sink = (*Queue)(nil)

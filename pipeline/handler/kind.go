@@ -263,7 +263,7 @@ func (h *sinkHandler) Deliver(ev *alert.Event, payload []byte) {
 		b, err := h.body(ev, payload)
 		if err != nil {
 			if q, ok := h.sink.(*deliver.Queue); ok {
-				q.Drop(ev.ID, err)
+				q.Drop(ev.ID, ev.Time, err)
 			}
 			return
 		}
@@ -272,7 +272,7 @@ func (h *sinkHandler) Deliver(ev *alert.Event, payload []byte) {
 	if h.frame != nil {
 		payload = h.frame(ev, payload)
 	}
-	h.sink.Deliver(ev.ID, payload)
+	h.sink.Deliver(ev.ID, ev.Time, payload)
 }
 
 func (h *sinkHandler) Close(ctx context.Context) error { return h.sink.Close(ctx) }

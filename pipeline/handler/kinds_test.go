@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -112,4 +114,51 @@ func TestHandlerFileOptionErrors(t *testing.T) {
 	s, err := ParseFile("h.yaml", []byte("id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  persistent: true\n  queue-size: 7\n"))
 	require.NoError(t, err)
 	assert.Equal(t, map[string]any{"address": "h:1", "persistent": true, "queue-size": 7}, s.Options)
+}
+
+// Issue 17: .log() on a FIFO with no reader used to block in open() and
+// lose the events uncounted. The open fails at once and is retried; then
+// the events are dropped and counted, and sent + dropped is every event.
+func TestLogFIFOWithoutReader_issue17(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "fifo")
+	require.NoError(t, syscall.Mkfifo(path, 0o600))
+	d := fastDelivery
+	d.RetryMaxTime = 100 * time.Millisecond
+	h, log := testHandler(t, "log", map[string]any{"path": path}, d)
+	deliverN(h, 1, 3)
+	done := make(chan struct{})
+	go func() { closeHandler(t, h); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("close blocked on a FIFO without reader")
+	}
+	st := h.Stats()
+	assert.Equal(t, int64(3), st.Dropped, "%+v", st)
+	assert.Equal(t, int64(0), st.Sent)
+	assert.Contains(t, log.String(), "is a FIFO with no reader")
+}
+
+// Issue 17: .log() does not follow symbolic links (the error names the
+// path and is not retried) and cleans its path.
+func TestLogNoFollowAndClean_issue17(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	link := filepath.Join(dir, "link")
+	require.NoError(t, os.Symlink(target, link))
+	h, log := testHandler(t, "log", map[string]any{"path": link}, fastDelivery)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	assert.Equal(t, deliver.Stats{Name: "log " + link, Dropped: 1}, h.Stats())
+	assert.Contains(t, log.String(), link+" is a symbolic link: .log() does not follow links (not retried)")
+	_, err := os.Stat(target)
+	assert.True(t, os.IsNotExist(err), "nothing was written through the link")
+
+	unclean := dir + "/sub/../alerts.log"
+	h, _ = testHandler(t, "log", map[string]any{"path": unclean}, fastDelivery)
+	deliverN(h, 1, 1)
+	closeHandler(t, h)
+	assert.Equal(t, "log "+filepath.Join(dir, "alerts.log"), h.Stats().Name)
+	_, err = os.Stat(filepath.Join(dir, "alerts.log"))
+	assert.NoError(t, err)
 }

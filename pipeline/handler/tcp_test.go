@@ -41,7 +41,7 @@ func deliverN(h alert.Handler, from, to int) {
 
 func closeHandler(t *testing.T, h alert.Handler) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	require.NoError(t, h.Close(ctx))
 }
@@ -106,7 +106,7 @@ func TestTCPNeverReads_issue5(t *testing.T) {
 			assert.Equal(t, deliver.Stats{Name: "tcp " + s.Addr(), Sent: 0, Retried: int64(2 * (10 - full)), Dropped: 10}, st)
 			for i := 1; i <= 10; i++ {
 				attempts := fmt.Sprintf(`dropped event "e%d": 3 attempts failed`, i)
-				queueFull := fmt.Sprintf(`queue full (4 events), dropped event "e%d"`, i)
+				queueFull := fmt.Sprintf(`dropped event "e%d": queue full (4 events)`, i)
 				if inFlight == 1 {
 					if i <= 5 {
 						assert.Contains(t, log.String(), attempts)
@@ -218,4 +218,19 @@ func TestTCPInFlightKeepsOrder(t *testing.T) {
 	assert.Equal(t, events(1, 500, "\n\n"), s.Received())
 	assert.Equal(t, int64(500), h.Stats().Sent)
 	assert.NotContains(t, log.String(), "dropped")
+}
+
+// Issue 16: with the default options, an endpoint that is down for 2 s
+// gets every event once it is up, in order: an event is retried until the
+// retry time bound (30 s), the attempt count is only an optional cap.
+func TestTCPDownTwoSecondsDefaults_issue16(t *testing.T) {
+	addr := testsink.FreeAddr(t)
+	h, log := testHandler(t, "tcp", map[string]any{"address": addr}, deliver.Options{})
+	deliverN(h, 1, 10)
+	time.Sleep(2 * time.Second)
+	s := testsink.Start(t, addr, nil)
+	closeHandler(t, h)
+	assert.Equal(t, events(1, 10, "\n\n"), s.Close())
+	assert.Equal(t, int64(10), h.Stats().Sent, "%+v\n%s", h.Stats(), log)
+	assert.Zero(t, h.Stats().Dropped)
 }
