@@ -56,7 +56,7 @@ func TestQueueFullAndClosed(t *testing.T) {
 	started := make(chan struct{}, 3)
 	q := NewQueue("test y", "", Options{QueueSize: 1}, logf, func(context.Context, []byte) error { started <- struct{}{}; <-block; return nil }).Start()
 	q.Deliver("1", 0, nil)
-	<-started           // the goroutine took it and blocks
+	<-started              // the goroutine took it and blocks
 	q.Deliver("2", 0, nil) // queued
 	q.Deliver("3", 0, nil) // full
 	close(block)
@@ -74,7 +74,11 @@ func TestQueueFullAndClosed(t *testing.T) {
 func TestQueueCapsDropLogs_issue17(t *testing.T) {
 	var mu sync.Mutex
 	var log []string
-	logf := func(format string, args ...any) { mu.Lock(); log = append(log, fmt.Sprintf(format, args...)); mu.Unlock() }
+	logf := func(format string, args ...any) {
+		mu.Lock()
+		log = append(log, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
 	q := NewQueue("tcp h:1", "", Options{Attempts: 1}, logf, func(context.Context, []byte) error { return errors.New("refused") }).Start()
 	const n = 1000
 	for i := range n {
