@@ -282,4 +282,3 @@ func statusMessage(status int, body []byte) string {
 	}
 	return fmt.Sprintf(msgInvalidResponse, status, b)
 }
-

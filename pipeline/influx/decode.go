@@ -373,10 +373,14 @@ func (d *decoder) values(s *Series) error {
 	end := len(d.slab)
 	for i := len(d.rows) - 1; i >= 0; i-- {
 		start := d.rows[i]
-		if start < 0 {
-			continue
+		switch {
+		case start < 0:
+			continue // a null row
+		case start == end:
+			s.Values[i] = []Value{} // an empty row, not a null one
+		default:
+			s.Values[i] = d.slab[start:end:end]
 		}
-		s.Values[i] = d.slab[start:end:end]
 		end = start
 	}
 	// The next series appends after these cells; never let an append to

@@ -23,9 +23,9 @@ const (
 	// kap:influxdb/client.go parseURLs.
 	msgScheme = "Unsupported protocol scheme: %s, your address must start with http:// or https://"
 	// kap:services/influxdb/config.go Validate.
-	msgNoName     = "influxdb cluster must be given a name"
-	msgBadName    = "influxdb cluster name must contain only numbers, letters or '.', '-', and '_' characters"
-	msgNoURL = "must specify at least one InfluxDB URL"
+	msgNoName  = "influxdb cluster must be given a name"
+	msgBadName = "influxdb cluster name must contain only numbers, letters or '.', '-', and '_' characters"
+	msgNoURL   = "must specify at least one InfluxDB URL"
 	// kap:services/influxdb/service.go NewNamedClient.
 	msgNoSuchName = "no such InfluxDB config %s"
 	// tickrun's own: Kapacitor refuses such a kapacitor.conf at start.
