@@ -50,12 +50,13 @@ func DecodeResponse(body []byte) (*Response, error) {
 
 // decoder is a cursor over a JSON body.
 type decoder struct {
-	buf   []byte
-	pos   int
-	depth int
-	slab  []Value // backing store of the rows of the series being decoded
-	rows  []int   // start offsets in slab of the rows of the current series
-	sbuf  []byte  // scratch for strings with escapes
+	buf      []byte
+	pos      int
+	depth    int
+	slab     []Value           // the current chunk of cells; rows are slices of chunks
+	rowbuf   [][]Value         // the rows of the series being decoded
+	interned map[string]string // short string cells seen so far
+	sbuf     []byte            // scratch for strings with escapes
 }
 
 func (d *decoder) errorf(format string, args ...any) *DecodeError {
@@ -339,28 +340,54 @@ func setTag(tags []Tag, key, value string) []Tag {
 	return tags
 }
 
-// values reads the rows of a series. Cells of all rows go to one slab so a
-// series costs a few allocations, not one per row.
+// values reads the rows of a series. The cells go to chunks of a slab
+// shared by all rows, so a series costs a few allocations, not one per
+// row, and a full chunk is replaced, never copied.
 func (d *decoder) values(s *Series) error {
-	d.rows = d.rows[:0]
+	d.rowbuf = d.rowbuf[:0]
 	isNull, err := d.array("values", func() error {
-		if d.peek() == 'n' {
+		switch d.peek() {
+		case 'n':
 			if err := d.literal("null"); err != nil {
 				return err
 			}
-			d.rows = append(d.rows, -1) // a null row: nil
+			d.rowbuf = append(d.rowbuf, nil) // a null row
 			return nil
+		case '[':
+			d.pos++
+		default:
+			return d.errorf("expected an array for a row, found %s", d.found())
 		}
-		d.rows = append(d.rows, len(d.slab))
-		_, err := d.array("a row", func() error {
-			v, err := d.cell()
-			if err != nil {
-				return err
+		start := len(d.slab)
+		if d.peek() != ']' {
+			for {
+				d.ws()
+				v, err := d.cell()
+				if err != nil {
+					return err
+				}
+				if len(d.slab) == cap(d.slab) {
+					start = d.grow(start)
+				}
+				d.slab = append(d.slab, v)
+				c := d.peek()
+				if c == ',' {
+					d.pos++
+					continue
+				}
+				if c != ']' {
+					return d.errorf("expected ',' or ']' in a row, found %s", d.found())
+				}
+				break
 			}
-			d.slab = append(d.slab, v)
-			return nil
-		})
-		return err
+		}
+		d.pos++ // ']'
+		if len(d.slab) == start {
+			d.rowbuf = append(d.rowbuf, []Value{}) // an empty row, not a null one
+		} else {
+			d.rowbuf = append(d.rowbuf, d.slab[start:len(d.slab):len(d.slab)])
+		}
+		return nil
 	})
 	if err != nil {
 		return err
@@ -369,31 +396,37 @@ func (d *decoder) values(s *Series) error {
 		s.Values = nil
 		return nil
 	}
-	s.Values = make([][]Value, len(d.rows))
-	end := len(d.slab)
-	for i := len(d.rows) - 1; i >= 0; i-- {
-		start := d.rows[i]
-		switch {
-		case start < 0:
-			continue // a null row
-		case start == end:
-			s.Values[i] = []Value{} // an empty row, not a null one
-		default:
-			s.Values[i] = d.slab[start:end:end]
-		}
-		end = start
-	}
-	// The next series appends after these cells; never let an append to
-	// one row run into the next one's.
-	d.slab = d.slab[len(d.slab):]
+	s.Values = make([][]Value, len(d.rowbuf))
+	copy(s.Values, d.rowbuf)
+	clear(d.rowbuf) // drop the references for the next series
 	return nil
+}
+
+// grow starts a new slab chunk, moving the cells of the row being read
+// (from start) to it, and returns the row's new start.
+func (d *decoder) grow(start int) int {
+	size := 2 * cap(d.slab)
+	switch {
+	case size < 256:
+		size = 256
+	case size > 1<<16:
+		size = 1 << 16
+	}
+	partial := d.slab[start:]
+	if len(partial) >= size {
+		size = 2 * len(partial)
+	}
+	chunk := make([]Value, len(partial), size)
+	copy(chunk, partial)
+	d.slab = chunk
+	return 0
 }
 
 // cell reads one value of a row.
 func (d *decoder) cell() (Value, error) {
 	switch c := d.peek(); {
 	case c == '"':
-		s, err := d.str()
+		s, err := d.cellString()
 		return Value{Kind: String, S: s}, err
 	case c == 'n':
 		return Value{}, d.literal("null")
@@ -408,6 +441,38 @@ func (d *decoder) cell() (Value, error) {
 		return Value{}, d.errorf("unsupported value in a row: InfluxDB sends only numbers, strings, booleans and null")
 	}
 	return Value{}, d.errorf("expected a value, found %s", d.found())
+}
+
+// maxInterned bounds the strings cellString shares per answer.
+const maxInterned = 1 << 16
+
+// cellString reads a string cell. Short strings are interned for the
+// answer: the time column repeats the same times in every series of a
+// GROUP BY, and tag-like values repeat across rows.
+func (d *decoder) cellString() (string, error) {
+	start := d.pos + 1
+	for i := start; i < len(d.buf) && i-start <= 64; i++ {
+		c := d.buf[i]
+		if c == '"' {
+			b := d.buf[start:i]
+			d.pos = i + 1
+			if s, ok := d.interned[string(b)]; ok {
+				return s, nil
+			}
+			s := string(b)
+			if len(d.interned) < maxInterned {
+				if d.interned == nil {
+					d.interned = make(map[string]string)
+				}
+				d.interned[s] = s
+			}
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 || c >= utf8.RuneSelf {
+			break
+		}
+	}
+	return d.str()
 }
 
 // stringInto reads a string into *dst; null leaves *dst as it is.

@@ -72,10 +72,10 @@ func (k Kind) String() string {
 
 // Value is one cell of a series: a small tagged union.
 type Value struct {
-	Kind Kind
-	F    float64 // when Kind is Float
 	S    string  // when Kind is String
-	B    bool    // when Kind is Bool
+	F    float64 // when Kind is Float
+	Kind Kind
+	B    bool // when Kind is Bool
 }
 
 // FloatValue, StringValue and BoolValue build Values (tests, callers).
