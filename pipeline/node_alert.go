@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"time"
 
@@ -117,6 +118,7 @@ func (n *alertNode) validate() error {
 	}
 	t, err := alert.ParseTemplates(n.idT, n.msgT, n.detT)
 	if err == nil {
+		t.SetLimits(n.task.opts.TemplateLimits)
 		err = t.Check()
 	}
 	if te, ok := err.(*alert.TemplateError); ok {
@@ -324,12 +326,15 @@ func (n *alertNode) batch(b *Batch) {
 	}
 }
 
-// raise builds the event and publishes it to the node's topics; it returns
-// nil, having stopped the task, when the event cannot be built.
+// raise builds the event and publishes it to the node's topics. An event
+// whose templates fail (a NaN in the default details, a template over its
+// limits) costs that event only: it is logged with the node's errors,
+// counted, and nil is returned; the task goes on. (Kapacitor stops the
+// task.)
 func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Event {
 	ev, err := n.event(src, l, d)
 	if err != nil {
-		n.task.stop(&n.nodeBase, err)
+		n.fail("event not sent", err, "time", time.Unix(0, src.time).UTC().Format(time.RFC3339Nano))
 		return nil
 	}
 	n.task.stats.Events++
@@ -358,17 +363,17 @@ func (n *alertNode) event(src eventSource, l alert.Level, d time.Duration) (*Eve
 	}
 	id, err := n.tmpl.RenderID(&info.IDInfo)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("id template: %w", err)
 	}
 	info.ID, info.Level, info.Time, info.Duration = id, l.String(), time.Unix(0, src.time).UTC(), d
 	msg, err := n.tmpl.RenderMessage(&info.MessageInfo)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("alert %q: message template: %w", id, err)
 	}
 	info.Message = msg
 	details, err := n.tmpl.RenderDetails(&info, src.tags, src.fields)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("alert %q: details template: %w", id, err)
 	}
 	return &Event{
 		ID: id, Message: msg, Details: details, Time: src.time, Duration: d, Level: l,

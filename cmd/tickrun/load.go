@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/alert"
 	"github.com/tickrun/tickrun/pipeline/handler"
 	"github.com/tickrun/tickrun/pipeline/kapconf"
 	"github.com/tickrun/tickrun/pipeline/lineproto"
@@ -33,6 +35,8 @@ type taskFlags struct {
 	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
 	Workers      int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
+	TemplateTime time.Duration     `name:"template-timeout" default:"100ms" help:"How long rendering one template of an event may take; an event over it is dropped and counted."`
+	TemplateSize int               `name:"template-max-size" default:"1048576" placeholder:"BYTES" help:"How much output one template of an event may produce; an event over it is dropped and counted."`
 }
 
 // loaded is a compiled task and where its input points are written.
@@ -68,6 +72,7 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 		host, _ = os.Hostname()
 	}
 	opts.Vars, opts.FlushWindows = f.Var, f.FlushWindows
+	opts.TemplateLimits = alert.Limits{Time: f.TemplateTime, Size: f.TemplateSize}
 	opts.Server = pipeline.ServerInfo{Hostname: host, ClusterID: f.ClusterID, ServerID: f.ServerID}
 	task, err := pipeline.Compile(name, f.Script, string(src), opts)
 	if err != nil {

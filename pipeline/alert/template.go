@@ -3,12 +3,15 @@ package alert
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"io"
 	"regexp"
 	"strconv"
 	"strings"
 	texttemplate "text/template"
+	"text/template/parse"
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
@@ -82,7 +85,8 @@ type Templates struct {
 	noDetails             bool   // .details('')
 	detailsDefault        bool   // {{ json . }}
 	idText, msgText       string // the template when it has no action, else ""
-	buf                   bytes.Buffer
+	w                     limitWriter
+	limits                Limits
 	jbuf, hbuf            []byte // the default details: JSON, then escaped
 }
 
@@ -94,6 +98,9 @@ type TemplateError struct {
 }
 
 var cannotEvaluate = regexp.MustCompile(`can't evaluate field (\w+) in type \*?[\w.]+`)
+
+// Unwrap returns the template's error.
+func (e *TemplateError) Unwrap() error { return e.Err }
 
 // Error words the template's problem without Go type names.
 func (e *TemplateError) Error() string {
@@ -134,21 +141,56 @@ func ParseTemplates(id, message, details string) (*Templates, error) {
 	if t.details, err = htmltemplate.New("details").Funcs(detailsFuncs).Parse(details); err != nil {
 		return nil, &TemplateError{Which: 2, Err: err}
 	}
+	for i, trees := range []map[string]*parse.Tree{textTrees(t.id), textTrees(t.message), htmlTrees(t.details)} {
+		if err := checkTrees(trees, [...]string{"id", "message", "details"}[i]); err != nil {
+			return nil, &TemplateError{Which: i, Err: err}
+		}
+	}
+	t.limits = DefaultLimits
 	return t, nil
 }
 
-// Check executes the templates once on empty data, to report at compile
-// time what Kapacitor only finds when an event is rendered, such as
-// `.Fields` in the id template (which stops a Kapacitor task).
+// SetLimits sets the bounds of rendering one template for one event
+// (zero values take the defaults).
+func (t *Templates) SetLimits(l Limits) { t.limits = l.withDefaults() }
+
+func textTrees(t *texttemplate.Template) map[string]*parse.Tree {
+	m := map[string]*parse.Tree{}
+	for _, x := range t.Templates() {
+		m[x.Name()] = x.Tree
+	}
+	return m
+}
+
+func htmlTrees(t *htmltemplate.Template) map[string]*parse.Tree {
+	m := map[string]*parse.Tree{}
+	for _, x := range t.Templates() {
+		m[x.Name()] = x.Tree
+	}
+	return m
+}
+
+// exec runs one template under the limits and returns its output.
+func (t *Templates) exec(run func(w io.Writer) error) (string, error) {
+	t.w.reset(t.limits)
+	err := run(&t.w)
+	return t.w.buf.String(), err
+}
+
+// Check executes the templates once on an empty event, under the same
+// limits as every event, to report at compile time what Kapacitor only
+// finds when an event is rendered, such as `.Fields` in the id template
+// (which stops a Kapacitor task), or output that is over the limits
+// whatever the data.
 func (t *Templates) Check() error {
 	var d DetailsInfo
-	for i, run := range []func() error{
-		func() error { return t.id.Execute(&t.buf, &d.IDInfo) },
-		func() error { return t.message.Execute(&t.buf, &d.MessageInfo) },
-		func() error { return t.details.Execute(&t.buf, &d) },
+	for i, run := range []func(w io.Writer) error{
+		func(w io.Writer) error { return t.id.Execute(w, &d.IDInfo) },
+		func(w io.Writer) error { return t.message.Execute(w, &d.MessageInfo) },
+		func(w io.Writer) error { return t.details.Execute(w, &d) },
 	} {
-		t.buf.Reset()
-		if err := run(); err != nil && strings.Contains(err.Error(), "can't evaluate field") {
+		_, err := t.exec(run)
+		if err != nil && (strings.Contains(err.Error(), "can't evaluate field") || errors.Is(err, ErrTemplateLimit)) {
 			return &TemplateError{Which: i, Err: err}
 		}
 	}
@@ -164,9 +206,7 @@ func (t *Templates) RenderID(info *IDInfo) (string, error) {
 	if t.idText != "" {
 		return t.idText, nil
 	}
-	t.buf.Reset()
-	err := t.id.Execute(&t.buf, info)
-	return t.buf.String(), err
+	return t.exec(func(w io.Writer) error { return t.id.Execute(w, info) })
 }
 
 // RenderMessage renders the event message.
@@ -177,9 +217,7 @@ func (t *Templates) RenderMessage(info *MessageInfo) (string, error) {
 	if t.msgText != "" {
 		return t.msgText, nil
 	}
-	t.buf.Reset()
-	err := t.message.Execute(&t.buf, info)
-	return t.buf.String(), err
+	return t.exec(func(w io.Writer) error { return t.message.Execute(w, info) })
 }
 
 // RenderDetails renders the details of info. Its Tags and Fields maps hold
@@ -201,9 +239,7 @@ func (t *Templates) RenderDetails(info *DetailsInfo, tags []models.Tag, fields [
 		// A NaN or an infinity: the template itself, for its error.
 		FillInfoMaps(info, tags, fields)
 	}
-	t.buf.Reset()
-	err := t.details.Execute(&t.buf, info)
-	return t.buf.String(), err
+	return t.exec(func(w io.Writer) error { return t.details.Execute(w, info) })
 }
 
 // Simple reports whether the id and message render without templates and

@@ -1,0 +1,46 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickrun/tickrun/pipeline"
+)
+
+// Issue 16: a point with usage_idle=-Inf used to stop the whole task (the
+// default details cannot encode it). The event whose template fails costs
+// that event only: logged with the node, the alert id and the time,
+// counted, and the task goes on.
+func TestFailedEventCostsOnlyItself_issue16(t *testing.T) {
+	var log bytes.Buffer
+	var sent []string
+	task, err := pipeline.Compile("t", "t.tick", `stream|from().measurement('cpu').groupBy('host')|alert().crit(lambda: "usage_idle" < 10)`,
+		pipeline.Options{Log: &log, OnEvent: func(ev *pipeline.Event, _ []byte) { sent = append(sent, ev.ID+" "+ev.Level.String()) }})
+	require.NoError(t, err)
+	in := "cpu,host=a usage_idle=-Inf 1000000000\ncpu,host=b usage_idle=5 2000000000\ncpu,host=a usage_idle=50 3000000000\n"
+	_, err = task.WriteLineProtocol(strings.NewReader(in), "telegraf", "autogen", nil)
+	require.NoError(t, err)
+	require.NoError(t, task.Close(context.Background()))
+	assert.Equal(t, []string{"cpu:host=b CRITICAL", "cpu:host=a OK"}, sent)
+	assert.Equal(t, int64(1), task.Stats().NodeErrors)
+	assert.Contains(t, log.String(), `alert2: event not sent: alert "cpu:host=a": details template:`)
+	assert.Contains(t, log.String(), "-Inf")
+	assert.Contains(t, log.String(), "time=1970-01-01T00:00:01Z")
+}
+
+// Issue 16: a template that calls itself is a compile error at its
+// position, not a task stopped 100,000 levels deep at the first event.
+func TestRecursiveTemplateIsCompileError_issue16(t *testing.T) {
+	src := "stream|from()\n    |alert().message('{{define \"x\"}}{{template \"x\"}}{{end}}{{template \"x\"}}').crit(lambda: TRUE)\n"
+	task, err := pipeline.Compile("t", "t.tick", src, pipeline.Options{})
+	require.Error(t, err)
+	assert.Equal(t, `t.tick:2:22: template "x" calls itself: it would recurse without end
+ |     |alert().message('{{define "x"}}{{template "x"}}{{end}}{{template "x"}}').crit(lambda: TRUE)
+ |                      ^
+`, task.ErrorText(err))
+}
