@@ -69,6 +69,12 @@ type HTTP struct {
 	// MaxBodySize is tickrun's own key: the largest request body in
 	// bytes; larger ones get 413.
 	MaxBodySize int64 `toml:"max-body-size"`
+	// PartialWrites is tickrun's own key: how a write with a bad line
+	// is answered. "influxdb" (the default) keeps the good lines and
+	// answers a JSON 400 naming the bad ones, which Telegraf drops;
+	// "kapacitor" rejects the whole body with a plain-text 400, which
+	// Telegraf retries.
+	PartialWrites string `toml:"partial-writes"`
 }
 
 // Storage is the [storage] section.
@@ -254,6 +260,9 @@ func (c *Config) Resolve() (notice string) {
 	if c.Hostname == "" {
 		c.Hostname = "localhost"
 	}
+	if c.HTTP.PartialWrites == "" {
+		c.HTTP.PartialWrites = "influxdb"
+	}
 	if c.File == "" {
 		return fmt.Sprintf("tickrun serve: no kapacitor.conf given: listening on %s, state in %s", c.HTTP.BindAddress, c.DataDir)
 	}
@@ -266,4 +275,24 @@ func Local() *Config {
 	c := Default()
 	c.HTTP.BindAddress = LocalBindAddress
 	return c
+}
+
+// Validate checks the values that have a fixed set of choices.
+func (c *Config) Validate() error {
+	switch c.HTTP.PartialWrites {
+	case "", "influxdb", "kapacitor":
+	default:
+		return fmt.Errorf("%s: [http] partial-writes: want \"influxdb\" or \"kapacitor\"", c.fileName())
+	}
+	if _, err := time.ParseDuration(time.Duration(c.HTTP.ShutdownTimeout).String()); err != nil || c.HTTP.ShutdownTimeout < 0 {
+		return fmt.Errorf("%s: [http] shutdown-timeout: want a positive duration", c.fileName())
+	}
+	return nil
+}
+
+func (c *Config) fileName() string {
+	if c.File == "" {
+		return "configuration"
+	}
+	return c.File
 }
