@@ -215,3 +215,10 @@ func header(hs [][2]string, name string) (string, bool) {
 	}
 	return "", false
 }
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}

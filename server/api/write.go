@@ -144,12 +144,26 @@ func (a *API) writeLines(w http.ResponseWriter, r *http.Request, db, rp, precisi
 // writeInfluxError answers as InfluxDB's write endpoint does: compact
 // JSON {"error": ...} and the X-Influxdb-Error header.
 func writeInfluxError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("X-Influxdb-Error", firstLine(msg))
+	w.Header().Set("X-Influxdb-Error", headerSafe(firstLine(msg)))
 	b, _ := json.Marshal(struct {
 		Error string `json:"error"`
 	}{msg})
 	w.WriteHeader(status)
 	w.Write(append(b, '\n'))
+}
+
+// headerSafe escapes what may not appear in a header value (a bad line
+// may hold any byte).
+func headerSafe(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			fmt.Fprintf(&b, "\\x%02x", c)
+		} else {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 func firstLine(s string) string {
