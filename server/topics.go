@@ -34,7 +34,6 @@ type topicRegistry struct {
 	mu      sync.Mutex
 	topics  map[string]*topicState
 	pending map[pendingKey]*store.AlertState // nil value: delete
-	wake    chan struct{}
 	done    chan struct{}
 	flushed chan struct{}
 }
@@ -51,7 +50,7 @@ const flushInterval = 100 * time.Millisecond
 
 func newTopicRegistry(st *store.Store) *topicRegistry {
 	r := &topicRegistry{st: st, topics: map[string]*topicState{}, pending: map[pendingKey]*store.AlertState{},
-		wake: make(chan struct{}, 1), done: make(chan struct{}), flushed: make(chan struct{})}
+		done: make(chan struct{}), flushed: make(chan struct{})}
 	r.load()
 	go r.persist()
 	return r
@@ -100,10 +99,6 @@ func (r *topicRegistry) record(topic, task, node string, ev eventState, payload 
 			Message: ev.Message, Details: ev.Details, Event: append(json.RawMessage(nil), payload...), Task: task, Node: node}
 	}
 	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
 }
 
 // eventID reads the id of an event from its JSON.
