@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -223,6 +224,36 @@ func (t *Task) Name() string { return t.name }
 // Source returns the script, which renders positioned errors.
 func (t *Task) Source() *ast.Source { return t.src }
 
+// Measurements returns the measurements the task's from() nodes read, and
+// all = true when one of them reads every measurement: a server gives a
+// point only to the tasks that read its measurement.
+func (t *Task) Measurements() (names []string, all bool) {
+	for _, c := range t.stream.children {
+		f, ok := c.(*fromNode)
+		if !ok || f.measurement == "" {
+			return nil, true
+		}
+		if !slices.Contains(names, f.measurement) {
+			names = append(names, f.measurement)
+		}
+	}
+	slices.Sort(names)
+	return names, false
+}
+
+// Topics returns the named topics the task's alert nodes publish to
+// (.topic()), sorted.
+func (t *Task) Topics() []string {
+	var out []string
+	for _, n := range t.nodes {
+		if a, ok := n.(*alertNode); ok && a.topic != "" && !slices.Contains(out, a.topic) {
+			out = append(out, a.topic)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // Warnings returns the problems Kapacitor would only find per point, such
 // as an unknown function in a lambda; the task runs as Kapacitor would.
 func (t *Task) Warnings() ast.ErrorList { return t.warnings }
@@ -342,10 +373,7 @@ func (t *Task) Close(ctx context.Context) error {
 	var errs []error
 	for _, o := range t.outputs {
 		if o.topic != "" || o.id != "" {
-			if _, err := t.alerts.Unsubscribe(ctx, o.topic, o.id); err != nil {
-				errs = append(errs, err)
-			}
-			continue
+			t.alerts.Unsubscribe(o.topic, o.id)
 		}
 		if err := o.c.Close(ctx); err != nil {
 			errs = append(errs, err)

@@ -37,6 +37,7 @@ type cli struct {
 	Graph   graphCmd   `cmd:"" help:"Print a script's pipeline as Graphviz DOT or Mermaid."`
 	Test    testCmd    `cmd:"" help:"Run test cases offline and compare the alerts with expected.jsonl."`
 	Explain explainCmd `cmd:"" help:"Read line protocol from stdin and tell, per alert id, why events were (not) sent."`
+	Serve   serveCmd   `cmd:"" help:"Run as a server, a drop-in for kapacitord: the kapacitor CLI and Telegraf talk to it."`
 }
 
 func main() {
@@ -81,6 +82,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return c.Test.run(stdout, stderr)
 	case "explain <SCRIPT.tick>":
 		return c.Explain.run(stdin, stdout, stderr)
+	case "serve":
+		return c.Serve.run(stderr)
 	}
 	fmt.Fprintln(stderr, "tickrun: unknown command", kctx.Command())
 	return exitScript

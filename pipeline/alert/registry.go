@@ -34,6 +34,9 @@ type Registry struct {
 	topics map[string]*Topic
 	order  []*subscription // every subscription, in subscription order
 	log    func(format string, args ...any)
+	// observe, if set, sees every event published to a topic, with the
+	// topic's JSON of it (a server records the topics' events).
+	observe func(topic string, ev *Event, payload []byte)
 }
 
 // Topic is a named topic, or the anonymous topic of an alert node's own
@@ -68,6 +71,11 @@ func NewRegistry(log func(format string, args ...any)) *Registry {
 // events of one's own (tickrun's --print sees every event of a task with
 // the previous level of that task).
 func NewTopic(name string) *Topic { return &Topic{name: name, levels: map[string]Level{}} }
+
+// SetObserver makes fn see every event published to a topic of r, with
+// the topic's JSON of it, before the topic's handlers; fn must not keep
+// payload and must not publish. Set it before publishing starts.
+func (r *Registry) SetObserver(fn func(topic string, ev *Event, payload []byte)) { r.observe = fn }
 
 // Topic returns the topic called name, creating it if need be.
 func (r *Registry) Topic(name string) *Topic {
@@ -120,14 +128,15 @@ func (r *Registry) Subscribe(topic, id string, match *Match, h Handler) error {
 	return nil
 }
 
-// Unsubscribe removes the handler id of topic and closes it within ctx.
-// It reports whether there was such a handler.
-func (r *Registry) Unsubscribe(ctx context.Context, topic, id string) (bool, error) {
+// Unsubscribe removes the handler id of topic and returns it (nil if
+// there is none); the caller closes it, which lets it drain its queue.
+// Once Unsubscribe returns, no publish reaches the handler.
+func (r *Registry) Unsubscribe(topic, id string) Handler {
 	r.mu.RLock()
 	tp := r.topics[topic]
 	r.mu.RUnlock()
 	if tp == nil {
-		return false, nil
+		return nil
 	}
 	tp.mu.Lock()
 	var gone *subscription
@@ -140,7 +149,7 @@ func (r *Registry) Unsubscribe(ctx context.Context, topic, id string) (bool, err
 	}
 	tp.mu.Unlock()
 	if gone == nil {
-		return false, nil
+		return nil
 	}
 	r.mu.Lock()
 	for i, s := range r.order {
@@ -150,7 +159,25 @@ func (r *Registry) Unsubscribe(ctx context.Context, topic, id string) (bool, err
 		}
 	}
 	r.mu.Unlock()
-	return true, gone.h.Close(ctx)
+	return gone.h
+}
+
+// Handlers returns the ids of the handlers subscribed to topic, in
+// subscription order.
+func (r *Registry) Handlers(topic string) []string {
+	r.mu.RLock()
+	tp := r.topics[topic]
+	r.mu.RUnlock()
+	if tp == nil {
+		return nil
+	}
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	ids := make([]string, len(tp.subs))
+	for i, s := range tp.subs {
+		ids[i] = s.id
+	}
+	return ids
 }
 
 // Publish sends ev to the topics given (nil entries are skipped): each
@@ -173,6 +200,9 @@ func (tp *Topic) publish(r *Registry, ev *Event) {
 	if err != nil {
 		r.log("%s: alert %q: %v", ev.Node, ev.ID, err)
 		return
+	}
+	if r.observe != nil {
+		r.observe(tp.name, ev, b)
 	}
 	for _, s := range tp.subs {
 		if s.match != nil {

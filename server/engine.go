@@ -1,0 +1,632 @@
+package server
+
+// This file is the seam between the server and the engine: the only file
+// of the server that uses package pipeline. Every task publishes into one
+// server-wide alert.Registry, to which the stored topic handlers are
+// subscribed: a handler change re-subscribes that topic's handlers and
+// leaves the tasks running. The registry's observer records each topic's
+// events. Points are routed by (db, rp) and Task.Measurements.
+//
+// What the engine does not offer yet is worked around here, each place
+// marked ENGINE:
+//
+//   - node statistics are those the server can count itself: points into
+//     the task and events per alert node and level (ENGINE: Task.NodeStats);
+//   - alert state is recorded from events into the store, but a restarted
+//     task starts with fresh levels (ENGINE: alert state export/import).
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/pipeline/alert"
+	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
+	"github.com/tickrun/tickrun/pipeline/lineproto"
+	"github.com/tickrun/tickrun/server/api"
+	"github.com/tickrun/tickrun/server/store"
+	"github.com/tickrun/tickrun/server/tickscript"
+)
+
+// KapacitorID is the task master name in anonymous topics
+// ("main:<task>:<node>"), as in kapacitord.
+const KapacitorID = "main"
+
+// engineOptions configure the engine.
+type engineOptions struct {
+	Server  alert.ServerInfo
+	Config  *kapconf.Config // handler sections of kapacitor.conf
+	Deliver deliver.Options
+	Log     io.Writer // per-point node errors and handler failures
+	Store   *store.Store
+}
+
+// engine runs tasks on package pipeline; it implements api.Engine.
+type engine struct {
+	opts   engineOptions
+	mu     sync.Mutex // guards tasks; held while starting and stopping
+	tasks  map[string]*runningTask
+	routes atomic.Pointer[routeTable]
+	topics *topicRegistry
+	alerts *alert.Registry // the server's topics, shared by every task
+	subMu  sync.Mutex      // serialises changes of the subscriptions
+
+	ingressMu sync.Mutex
+	ingress   map[ingressKey]*atomic.Int64
+	closed    bool
+}
+
+var _ api.Engine = (*engine)(nil)
+
+// runningTask is a compiled task and what the server counts of it.
+type runningTask struct {
+	task   *pipeline.Task // safe for concurrent writers
+	spec   api.TaskSpec
+	info   *tickscript.Info
+	graph  *graph
+	events map[string]*[4]atomic.Int64 // alert node -> events by level (OK, INFO, WARNING, CRITICAL)
+	rate   rateMeter
+}
+
+// routeTable maps (db, rp) to the tasks that read it. It is replaced
+// whole when tasks start or stop, so writes read it without a lock.
+type routeTable struct {
+	byDBRP map[store.DBRP]*dbrpRoutes
+}
+
+// dbrpRoutes are the tasks of one (db, rp): by measurement, each list
+// also holding the tasks that read every measurement, and those alone
+// for measurements no task names.
+type dbrpRoutes struct {
+	byMeasurement map[string][]*runningTask
+	all           []*runningTask
+}
+
+type ingressKey struct{ db, rp, measurement string }
+
+func newEngine(opts engineOptions) *engine {
+	e := &engine{opts: opts, tasks: map[string]*runningTask{}, ingress: map[ingressKey]*atomic.Int64{}}
+	e.topics = newTopicRegistry(opts.Store)
+	e.alerts = alert.NewRegistry(e.logf)
+	e.alerts.SetObserver(func(topic string, ev *alert.Event, payload []byte) {
+		e.topics.record(topic, ev.TaskName, ev.Node, eventState{
+			Level: ev.Level.String(), Message: ev.Message, Details: ev.Details,
+			Time: time.Unix(0, ev.Time).UTC(), Duration: ev.Duration,
+		}, payload)
+	})
+	e.routes.Store(&routeTable{byDBRP: map[store.DBRP]*dbrpRoutes{}})
+	if hs, err := opts.Store.AllHandlers(); err == nil {
+		for _, h := range hs {
+			if err := e.subscribe(h); err != nil {
+				e.logf("topic %s: handler %s: %v", h.Topic, h.ID, err)
+			}
+		}
+	}
+	return e
+}
+
+func (e *engine) logf(format string, args ...any) {
+	if e.opts.Log != nil {
+		fmt.Fprintf(e.opts.Log, format+"\n", args...)
+	}
+}
+
+// subscribe subscribes a stored topic handler to the server's topics.
+func (e *engine) subscribe(h store.Handler) error {
+	spec, err := handlerSpec(h)
+	if err != nil {
+		return err
+	}
+	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic}
+	_, err = handler.Subscribe(e.alerts, spec, env)
+	return err
+}
+
+// config is the kapacitor.conf of the handlers: without one, handlers
+// that need a section are errors at define time, as with tickrun run.
+func (e *engine) config() *kapconf.Config {
+	if e.opts.Config != nil {
+		return e.opts.Config
+	}
+	return &kapconf.Config{File: "kapacitor.conf", Sections: map[string][]*kapconf.Section{}}
+}
+
+// compile compiles a task spec against registry (the server's, or a
+// scratch one for checks); it returns the task and what the script tells
+// of itself.
+func (e *engine) compile(spec api.TaskSpec, registry *alert.Registry, onEvent func(*pipeline.Event, []byte)) (*pipeline.Task, *tickscript.Info, error) {
+	info, err := tickscript.Inspect(spec.Script, spec.Vars)
+	if err != nil {
+		return nil, nil, scriptError(err)
+	}
+	opts := pipeline.Options{
+		Vars:        spec.Vars,
+		Server:      e.opts.Server,
+		Alerts:      registry,
+		OnEvent:     onEvent,
+		Log:         e.opts.Log,
+		KapacitorID: KapacitorID,
+		Deliver:     e.opts.Deliver,
+		Config:      e.config(),
+	}
+	t, err := pipeline.Compile(spec.ID, spec.ID, spec.Script, opts)
+	if err != nil {
+		return nil, nil, scriptError(err)
+	}
+	return t, info, nil
+}
+
+// scriptError converts a compile error to the API's positioned form:
+// the first error of a list, with its line and column.
+func scriptError(err error) error {
+	var list ast.ErrorList
+	var one *ast.Error
+	switch {
+	case errors.As(err, &list) && len(list) > 0:
+		one = list[0]
+	case errors.As(err, &one):
+	default:
+		return &api.ScriptError{Msg: err.Error()}
+	}
+	return &api.ScriptError{Line: one.Pos.Line, Col: one.Pos.Col, Msg: one.Msg}
+}
+
+// Check implements api.Engine.
+func (e *engine) Check(spec api.TaskSpec) error {
+	t, _, err := e.compile(spec, alert.NewRegistry(nil), nil)
+	if err != nil {
+		return err
+	}
+	return t.Close(context.Background())
+}
+
+// DOT implements api.Engine.
+func (e *engine) DOT(spec api.TaskSpec) (string, error) {
+	t, _, err := e.compile(spec, alert.NewRegistry(nil), nil)
+	if err != nil {
+		return "", err
+	}
+	defer t.Close(context.Background())
+	g, err := readGraph(t)
+	if err != nil {
+		return "", err
+	}
+	return g.plainDOT(spec.ID), nil
+}
+
+// handlerSpec converts a stored handler to the engine's, validating it.
+func handlerSpec(h store.Handler) (*handler.Spec, error) {
+	data, err := jsonMarshal(h)
+	if err != nil {
+		return nil, err
+	}
+	return handler.ParseFile(h.Topic+"/"+h.ID+".json", data)
+}
+
+// CheckHandler implements api.Engine.
+func (e *engine) CheckHandler(h store.Handler) error {
+	_, err := handlerSpec(h)
+	return err
+}
+
+// Start implements api.Engine.
+func (e *engine) Start(spec api.TaskSpec) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.startLocked(spec)
+}
+
+func (e *engine) startLocked(spec api.TaskSpec) error {
+	if e.closed {
+		return errors.New("the server is shutting down")
+	}
+	rt := &runningTask{spec: spec, events: map[string]*[4]atomic.Int64{}}
+	t, info, err := e.compile(spec, e.alerts, func(ev *pipeline.Event, _ []byte) { e.onEvent(rt, ev) })
+	if err != nil {
+		return err
+	}
+	g, err := readGraph(t)
+	if err != nil {
+		t.Close(context.Background())
+		return err
+	}
+	rt.task, rt.info, rt.graph = t, info, g
+	for _, n := range g.nodes {
+		if n.kind == "alert" || n.kind == "deadman" {
+			rt.events[n.name] = new([4]atomic.Int64)
+		}
+	}
+	old := e.tasks[spec.ID]
+	e.tasks[spec.ID] = rt
+	e.rebuildRoutes()
+	if old != nil {
+		go e.closeTask(old)
+	}
+	return nil
+}
+
+// closeTask ends a task that no longer receives points, waiting for its
+// handlers to deliver what they hold.
+func (e *engine) closeTask(rt *runningTask) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := rt.task.Close(ctx); err != nil && e.opts.Log != nil {
+		fmt.Fprintf(e.opts.Log, "task %s: %v\n", rt.spec.ID, err)
+	}
+}
+
+// Stop implements api.Engine.
+func (e *engine) Stop(id string) {
+	e.mu.Lock()
+	rt := e.tasks[id]
+	delete(e.tasks, id)
+	e.rebuildRoutes()
+	e.mu.Unlock()
+	if rt != nil {
+		e.closeTask(rt)
+	}
+}
+
+// Executing implements api.Engine.
+func (e *engine) Executing(id string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.tasks[id] != nil
+}
+
+// HandlersChanged implements api.Engine: the topic's handlers are
+// subscribed again from the store, and the old ones drain in the
+// background; tasks keep running (and their alert state).
+func (e *engine) HandlersChanged(topic string) error {
+	e.subMu.Lock()
+	defer e.subMu.Unlock()
+	var old []alert.Handler
+	for _, id := range e.alerts.Handlers(topic) {
+		if h := e.alerts.Unsubscribe(topic, id); h != nil {
+			old = append(old, h)
+		}
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		for _, h := range old {
+			h.Close(ctx)
+		}
+	}()
+	hs, err := e.opts.Store.Handlers(topic)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, h := range hs {
+		if err := e.subscribe(h); err != nil {
+			errs = append(errs, fmt.Errorf("handler %s: %w", h.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (e *engine) sortedTasks() []*runningTask {
+	out := make([]*runningTask, 0, len(e.tasks))
+	for _, rt := range e.tasks {
+		out = append(out, rt)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].spec.ID < out[j].spec.ID })
+	return out
+}
+
+// rebuildRoutes publishes a new route table for the running stream
+// tasks; e.mu is held.
+func (e *engine) rebuildRoutes() {
+	rt := &routeTable{byDBRP: map[store.DBRP]*dbrpRoutes{}}
+	for _, t := range e.sortedTasks() {
+		if t.info.Type != "stream" {
+			continue
+		}
+		dbrps := t.spec.DBRPs
+		for _, d := range dbrps {
+			r := rt.byDBRP[d]
+			if r == nil {
+				r = &dbrpRoutes{byMeasurement: map[string][]*runningTask{}}
+				rt.byDBRP[d] = r
+			}
+			names, all := t.task.Measurements()
+			if all {
+				r.all = append(r.all, t)
+				continue
+			}
+			for _, m := range names {
+				r.byMeasurement[m] = append(r.byMeasurement[m], t)
+			}
+		}
+	}
+	for _, r := range rt.byDBRP {
+		for m, list := range r.byMeasurement {
+			r.byMeasurement[m] = append(list, r.all...)
+		}
+	}
+	e.routes.Store(rt)
+}
+
+// Write implements api.Engine: each point is decoded once and given to
+// the tasks of its (db, rp, measurement) only. Handlers deliver from
+// their own queues, so a slow handler does not slow the write.
+func (e *engine) Write(req api.WriteRequest) api.WriteResult {
+	if req.AllOrNothing {
+		// A first pass finds the bad lines; only a clean body is routed.
+		check := e.decode(req, nil)
+		if len(check.Bad) > 0 {
+			check.Points = 0
+			return check
+		}
+	}
+	routes := e.routes.Load().byDBRP[store.DBRP{DB: req.DB, RP: req.RP}]
+	if routes == nil {
+		// Nothing reads this (db, rp): the points are still decoded, to
+		// count them and to answer bad lines.
+		routes = &dbrpRoutes{}
+	}
+	return e.decode(req, routes)
+}
+
+// decode decodes a body, giving each point to the tasks of routes (none
+// when routes is nil) and counting what came in.
+func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResult {
+	var res api.WriteResult
+	d := lineproto.NewDecoder(bytes.NewReader(req.Body))
+	d.Database, d.RP, d.Precision = req.DB, req.RP, lineproto.Precision(req.Precision)
+	now := req.Now
+	d.Now = func() time.Time { return now }
+	d.OnError = func(le *lineproto.LineError) {
+		res.Bad = append(res.Bad, api.LineError{Line: le.Line, Text: le.Text, Reason: influxReason(le.Text, le.Err)})
+	}
+	counts := map[string]int64{}
+	for {
+		p, err := d.Next()
+		if err != nil || p == nil {
+			break
+		}
+		res.Points++
+		if routes == nil {
+			continue
+		}
+		counts[p.Name]++
+		targets, ok := routes.byMeasurement[p.Name]
+		if !ok {
+			targets = routes.all
+		}
+		for _, t := range targets {
+			// A task closed meanwhile (redefined, disabled) refuses the
+			// point: its successor is in the new route table.
+			t.task.WritePoint(p)
+		}
+	}
+	// Sort the rejected lines: the decoder reports CRLF lines ahead of
+	// the others of their chunk.
+	sort.SliceStable(res.Bad, func(i, j int) bool { return res.Bad[i].Line < res.Bad[j].Line })
+	if routes != nil {
+		e.addIngress(req.DB, req.RP, counts)
+	}
+	return res
+}
+
+func (e *engine) addIngress(db, rp string, counts map[string]int64) {
+	e.ingressMu.Lock()
+	defer e.ingressMu.Unlock()
+	for m, n := range counts {
+		k := ingressKey{db, rp, m}
+		c := e.ingress[k]
+		if c == nil {
+			c = new(atomic.Int64)
+			e.ingress[k] = c
+		}
+		c.Add(n)
+	}
+}
+
+// Ingress implements api.Engine.
+func (e *engine) Ingress() []api.IngressStat {
+	e.ingressMu.Lock()
+	defer e.ingressMu.Unlock()
+	out := make([]api.IngressStat, 0, len(e.ingress))
+	for k, c := range e.ingress {
+		out = append(out, api.IngressStat{DB: k.db, RP: k.rp, Measurement: k.measurement, Points: c.Load()})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		return a.DB+"\x00"+a.RP+"\x00"+a.Measurement < b.DB+"\x00"+b.RP+"\x00"+b.Measurement
+	})
+	return out
+}
+
+// influxReason words a rejected line as InfluxDB 1.x (and so Kapacitor)
+// does where line-protocol/v2 words it otherwise, for the cases clients
+// meet most (ENGINE: the decoder could carry Kapacitor's reasons).
+func influxReason(line string, err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "field value has unrecognized type"):
+		v := fieldValueAfterKey(line)
+		switch {
+		case v == "":
+			return "missing field value"
+		case v[0] == '-' || v[0] == '.' || v[0] >= '0' && v[0] <= '9':
+			return "invalid number"
+		default:
+			return "invalid boolean"
+		}
+	case strings.HasPrefix(msg, "want '=' after field key"):
+		return "invalid field format"
+	case strings.HasPrefix(msg, "invalid timestamp"):
+		return "bad timestamp"
+	}
+	return msg
+}
+
+// fieldValueAfterKey returns the first field value of a line that could
+// not be decoded, as far as a plain scan finds it.
+func fieldValueAfterKey(line string) string {
+	// Skip the measurement and tags (up to the first unescaped space).
+	i := 0
+	for i < len(line) && line[i] != ' ' {
+		if line[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	rest := strings.TrimLeft(line[min(i, len(line)):], " ")
+	_, v, ok := strings.Cut(rest, "=")
+	if !ok {
+		return ""
+	}
+	if j := strings.IndexAny(v, " ,"); j >= 0 {
+		v = v[:j]
+	}
+	return v
+}
+
+// Stats implements api.Engine.
+func (e *engine) Stats(id string) (api.TaskStats, bool) {
+	e.mu.Lock()
+	rt := e.tasks[id]
+	e.mu.Unlock()
+	if rt == nil {
+		return api.TaskStats{}, false
+	}
+	st := rt.task.Stats()
+	nodes := map[string]map[string]int64{}
+	for _, n := range rt.graph.nodes {
+		nodes[n.name] = map[string]int64{}
+	}
+	// What the server counts itself (ENGINE: Task.NodeStats has every
+	// node's collected, emitted, errors, avg_exec_time_ns and
+	// working_cardinality).
+	if len(rt.graph.nodes) > 0 {
+		root := rt.graph.nodes[0].name
+		nodes[root]["collected"] = st.Points
+		nodes[root]["emitted"] = st.Points
+	}
+	for name, c := range rt.events {
+		var total int64
+		for i, key := range []string{"oks_triggered", "infos_triggered", "warns_triggered", "crits_triggered"} {
+			n := c[i].Load()
+			nodes[name][key] = n
+			total += n
+		}
+		nodes[name]["alerts_triggered"] = total
+	}
+	rate := rt.rate.sample(st.Points, time.Now())
+	return api.TaskStats{Throughput: rate, Nodes: nodes, DOT: rt.graph.statsDOT(id, rate, nodes)}, true
+}
+
+// HTTPOut implements api.Engine.
+func (e *engine) HTTPOut(id string) (http.Handler, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rt := e.tasks[id]
+	if rt == nil {
+		return nil, false
+	}
+	return rt.task.HTTPHandler(), true
+}
+
+// onEvent counts the events of a running task (inside WritePoint); the
+// registry's observer records them per topic.
+func (e *engine) onEvent(rt *runningTask, ev *pipeline.Event) {
+	if c := rt.events[ev.Node]; c != nil && int(ev.Level) >= 0 && int(ev.Level) < 4 {
+		c[ev.Level].Add(1)
+	}
+}
+
+// Topics implements api.Engine.
+func (e *engine) Topics() map[string]api.TopicState {
+	out := e.topics.states()
+	hs, _ := e.opts.Store.AllHandlers()
+	for _, h := range hs {
+		if _, ok := out[h.Topic]; !ok {
+			out[h.Topic] = api.TopicState{Level: "OK"}
+		}
+	}
+	return out
+}
+
+// Events implements api.Engine.
+func (e *engine) Events(topic string) (map[string]api.EventState, bool) {
+	ev, ok := e.topics.events(topic)
+	if !ok {
+		if hs, _ := e.opts.Store.Handlers(topic); len(hs) > 0 {
+			return map[string]api.EventState{}, true
+		}
+	}
+	return ev, ok
+}
+
+// DeleteTopic implements api.Engine.
+func (e *engine) DeleteTopic(topic string) error { return e.topics.delete(topic) }
+
+// Close stops every task, letting handlers deliver what they hold until
+// ctx is done, and writes the last alert states to the store.
+func (e *engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	e.closed = true
+	tasks := e.sortedTasks()
+	e.tasks = map[string]*runningTask{}
+	e.rebuildRoutes()
+	e.mu.Unlock()
+	var errs []error
+	var wg sync.WaitGroup
+	var errMu sync.Mutex
+	for _, rt := range tasks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := rt.task.Close(ctx); err != nil {
+				errMu.Lock()
+				errs = append(errs, fmt.Errorf("task %s: %w", rt.spec.ID, err))
+				errMu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := e.alerts.Close(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	errs = append(errs, e.topics.flush())
+	return errors.Join(errs...)
+}
+
+// rateMeter turns a growing count into a rate, sampled when asked.
+type rateMeter struct {
+	mu     sync.Mutex
+	at     time.Time
+	count  int64
+	perSec float64
+}
+
+// sample returns the rate of count since the previous sample at least a
+// second ago.
+func (m *rateMeter) sample(count int64, now time.Time) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.at.IsZero() {
+		m.at, m.count = now, count
+		return 0
+	}
+	if d := now.Sub(m.at); d >= time.Second {
+		m.perSec = float64(count-m.count) / d.Seconds()
+		m.at, m.count = now, count
+	}
+	return m.perSec
+}
