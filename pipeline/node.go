@@ -50,13 +50,17 @@ type nodeBase struct {
 	logged   int
 	scratch  Point // a point this node may build and hand to its children
 	out      edge  // what the node provides to its children
+	// sent counts the points or batches handed to each child (by index),
+	// for NodeStats: a node's collected is the sum over its parents.
+	sent []int64
 }
 
 func (b *nodeBase) base() *nodeBase { return b }
 
 // emit hands p to every child, in the order they were chained.
 func (b *nodeBase) emit(p *Point) {
-	for _, c := range b.children {
+	for i, c := range b.children {
+		b.sent[i]++
 		c.point(p)
 	}
 }

@@ -37,6 +37,7 @@ type alertNode struct {
 	states                                           map[string]*alert.State
 	own                                              *alert.Topic // anonymous topic, if the node has handlers
 	named                                            *alert.Topic
+	triggered                                        [4]int64 // events sent, by level
 }
 
 func init() {
@@ -236,17 +237,44 @@ func (n *alertNode) firstMatch(start, stop alert.Level, p eval.Scope) (alert.Lev
 	return alert.OK, false
 }
 
-func (n *alertNode) state(group string) *alert.State {
+// state returns the state of a group, creating it on the group's first
+// point or batch (src): restored from Options.AlertState when a previous
+// run left one for the group's event id, in the node's named topic or
+// else its own.
+func (n *alertNode) state(group string, src *eventSource) *alert.State {
 	s := n.states[group]
 	if s == nil {
 		s = alert.NewState(&n.cfg)
 		n.states[group] = s
+		if restore := n.task.opts.AlertState; restore != nil {
+			info := alert.IDInfo{Name: src.name, TaskName: n.task.name, Group: models.GroupName(group), ServerInfo: n.task.opts.Server}
+			if !n.tmpl.Simple() {
+				info.Tags = make(map[string]string, len(src.tags))
+				for _, t := range src.tags {
+					info.Tags[t.Key] = t.Value
+				}
+			}
+			if id, err := n.tmpl.RenderID(&info); err == nil {
+				for _, tp := range []*alert.Topic{n.named, n.own} {
+					if tp == nil {
+						continue
+					}
+					if saved, ok := restore(tp.Name(), id); ok {
+						s.Restore(saved.Level, saved.EpisodeStart, saved.Time)
+						break
+					}
+				}
+			}
+		}
 	}
 	return s
 }
 
 func (n *alertNode) point(p *Point) {
-	s := n.state(p.Group)
+	s := n.states[p.Group]
+	if s == nil {
+		s = n.state(p.Group, &eventSource{name: p.Name, tags: p.Tags})
+	}
 	prev := s.Current()
 	n.explainErrs = n.explainErrs[:0]
 	l := n.determineLevel(p, prev)
@@ -290,7 +318,7 @@ func (n *alertNode) batch(b *Batch) {
 	if len(b.Points) == 0 {
 		return
 	}
-	s := n.state(b.Group)
+	s := n.state(b.Group, &eventSource{name: b.Name, tags: b.Tags})
 	cur := s.Current()
 	lowest, highest := alert.Critical, alert.OK
 	var lowP, highP *Point
@@ -338,6 +366,7 @@ func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Even
 		return nil
 	}
 	n.task.stats.Events++
+	n.triggered[l]++
 	n.task.publish(ev, n.own, n.named)
 	return ev
 }

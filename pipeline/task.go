@@ -62,6 +62,11 @@ type Options struct {
 	// end of the input. Kapacitor never does (a stream never ends), so the
 	// default is off.
 	FlushWindows bool
+	// AlertState, if set, gives the state a previous run left of an alert
+	// (by topic and event id): an alert node restores it when a group
+	// first appears, so that its next event continues the episode (a
+	// server restores alert levels across restarts, as kapacitord does).
+	AlertState func(topic, id string) (Saved, bool)
 	// TemplateLimits bound the rendering of each template of an event
 	// (time and output size); an event over them is dropped and counted.
 	// Zero values take alert.DefaultLimits (100ms, 1 MiB).
@@ -152,6 +157,10 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 	t.warnings = list.Warnings()
 	if errs := list.Errors(); len(errs) > 0 {
 		return t, errs
+	}
+	for _, n := range t.nodes {
+		nb := n.base()
+		nb.sent = make([]int64, len(nb.children))
 	}
 	t.alerts, t.all = opts.Alerts, alert.NewTopic("")
 	if t.alerts == nil {

@@ -12,8 +12,9 @@ package server
 //
 //   - node statistics are those the server can count itself: points into
 //     the task and events per alert node and level (ENGINE: Task.NodeStats);
-//   - alert state is recorded from events into the store, but a restarted
-//     task starts with fresh levels (ENGINE: alert state export/import).
+//   - alert state is recorded from the registry's events into the store
+//     and given back to the tasks (Options.AlertState) and the topics
+//     (Registry.SetRestore) after a restart.
 
 import (
 	"bytes"
@@ -106,6 +107,13 @@ func newEngine(opts engineOptions) *engine {
 			Time: time.Unix(0, ev.Time).UTC(), Duration: ev.Duration,
 		}, payload)
 	})
+	// After a restart, an alert id's first event in a topic continues
+	// what the store kept: its previous level, and (AlertState, at
+	// compile) its episode.
+	e.alerts.SetRestore(func(topic, id string) (alert.Level, bool) {
+		s, ok := e.saved(topic, id)
+		return s.Level, ok
+	})
 	e.routes.Store(&routeTable{byDBRP: map[store.DBRP]*dbrpRoutes{}})
 	if hs, err := opts.Store.AllHandlers(); err == nil {
 		for _, h := range hs {
@@ -115,6 +123,19 @@ func newEngine(opts engineOptions) *engine {
 		}
 	}
 	return e
+}
+
+// saved is the state the server kept of an alert id in a topic.
+func (e *engine) saved(topic, id string) (pipeline.Saved, bool) {
+	ev, ok := e.topics.last(topic, id)
+	if !ok {
+		return pipeline.Saved{}, false
+	}
+	l, ok := alert.ParseLevel(ev.Level)
+	if !ok {
+		return pipeline.Saved{}, false
+	}
+	return pipeline.Saved{Level: l, EpisodeStart: ev.Time.Add(-ev.Duration).UnixNano(), Time: ev.Time.UnixNano()}, true
 }
 
 func (e *engine) logf(format string, args ...any) {
@@ -156,6 +177,7 @@ func (e *engine) compile(spec api.TaskSpec, registry *alert.Registry, onEvent fu
 		Server:      e.opts.Server,
 		Alerts:      registry,
 		OnEvent:     onEvent,
+		AlertState:  e.saved,
 		Log:         e.opts.Log,
 		KapacitorID: KapacitorID,
 		Deliver:     e.opts.Deliver,

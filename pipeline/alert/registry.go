@@ -37,6 +37,9 @@ type Registry struct {
 	// observe, if set, sees every event published to a topic, with the
 	// topic's JSON of it (a server records the topics' events).
 	observe func(topic string, ev *Event, payload []byte)
+	// restore, if set, gives the level a previous run left of an event
+	// id in a topic, for the previousLevel of the id's first event.
+	restore func(topic, id string) (Level, bool)
 }
 
 // Topic is a named topic, or the anonymous topic of an alert node's own
@@ -48,6 +51,8 @@ type Topic struct {
 	levels map[string]Level
 	subs   []*subscription
 	buf    []byte
+	// restore gives the level of an id this topic has not seen yet.
+	restore func(id string) (Level, bool)
 }
 
 // subscription is one handler of a topic, with its optional match.
@@ -77,6 +82,11 @@ func NewTopic(name string) *Topic { return &Topic{name: name, levels: map[string
 // payload and must not publish. Set it before publishing starts.
 func (r *Registry) SetObserver(fn func(topic string, ev *Event, payload []byte)) { r.observe = fn }
 
+// SetRestore makes fn give the level a previous run left of an event id
+// in a topic: the id's first event in the topic then has it as its
+// previous level. Set it before publishing starts.
+func (r *Registry) SetRestore(fn func(topic, id string) (Level, bool)) { r.restore = fn }
+
 // Topic returns the topic called name, creating it if need be.
 func (r *Registry) Topic(name string) *Topic {
 	r.mu.RLock()
@@ -89,6 +99,10 @@ func (r *Registry) Topic(name string) *Topic {
 	defer r.mu.Unlock()
 	if tp = r.topics[name]; tp == nil {
 		tp = NewTopic(name)
+		if r.restore != nil {
+			restore := r.restore
+			tp.restore = func(id string) (Level, bool) { return restore(name, id) }
+		}
 		r.topics[name] = tp
 	}
 	return tp
@@ -231,7 +245,10 @@ func (tp *Topic) Encode(ev *Event, b []byte) ([]byte, error) {
 }
 
 func (tp *Topic) encode(ev *Event, b []byte) ([]byte, error) {
-	prev := tp.levels[ev.ID]
+	prev, seen := tp.levels[ev.ID]
+	if !seen && tp.restore != nil {
+		prev, _ = tp.restore(ev.ID)
+	}
 	ev.PreviousLevel = prev
 	ev.Changed = prev != ev.Level
 	tp.levels[ev.ID] = ev.Level

@@ -16,6 +16,17 @@ const (
 	Critical
 )
 
+// ParseLevel returns the level named s ("OK", "INFO", "WARNING",
+// "CRITICAL").
+func ParseLevel(s string) (Level, bool) {
+	for l := OK; l <= Critical; l++ {
+		if l.String() == s {
+			return l, true
+		}
+	}
+	return OK, false
+}
+
 // String returns the level's name as templates and JSON show it.
 func (l Level) String() string {
 	switch l {
@@ -61,6 +72,15 @@ type State struct {
 // NewState returns the state of a new group: every level of its history OK.
 func NewState(cfg *Config) *State {
 	return &State{cfg: cfg, history: make([]Level, cfg.History)}
+}
+
+// Restore sets the state a previous run left: the group's level, the
+// start of its episode and the time of its last event (a server restores
+// them after a restart, so that a recovery reports the episode's whole
+// duration and the level before the restart).
+func (s *State) Restore(l Level, episodeStart, last int64) {
+	s.history[s.idx] = l
+	s.firstTriggered, s.lastTriggered = episodeStart, last
 }
 
 // Current returns the newest level.
