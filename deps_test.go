@@ -60,6 +60,9 @@ var allowedDeps = map[string]policy{
 		testOurs: []string{"ast", "parser", "internal/influxtest"}},
 	// A real influxd for tests: no package of ours, so any test may use it.
 	"internal/influxtest": {},
+	// Kapacitor's UDF agent protocol and its processes (issue 14): no
+	// package of ours; the udf node of pipeline wires it.
+	"pipeline/udf": {third: []string{"github.com/influxdata/kapacitor/udf/agent", "google.golang.org/protobuf"}},
 
 	// tickrun serve. Only package server (its engine.go) imports the
 	// engine; the API sees it through the api.Engine interface.
