@@ -65,9 +65,9 @@ func (b *nodeBase) emit(p *Point) {
 	}
 }
 
-// maxLoggedErrors is how many per-point errors a node logs; the rest are
+// MaxLoggedErrors is how many per-point errors a node logs; the rest are
 // only counted and shown in the summary, so bad data cannot flood stderr.
-const maxLoggedErrors = 20
+const MaxLoggedErrors = 20
 
 // fail counts a per-point error and logs it with the node's name, as
 // Kapacitor does (nodes.md §0.4); the point is dropped by the caller.
@@ -80,14 +80,14 @@ func (b *nodeBase) fail(msg string, err error, kv ...any) {
 		return
 	}
 	b.logged++
-	if b.logged > maxLoggedErrors {
+	if b.logged > MaxLoggedErrors {
 		return
 	}
 	line := fmt.Sprintf("%s: %s: %v", b.name, msg, err)
 	for i := 0; i+1 < len(kv); i += 2 {
 		line += fmt.Sprintf(" %v=%v", kv[i], kv[i+1])
 	}
-	if b.logged == maxLoggedErrors {
+	if b.logged == MaxLoggedErrors {
 		line += " (further errors of this node are counted, not logged)"
 	}
 	b.task.logf("%s", line)

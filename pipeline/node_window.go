@@ -191,3 +191,33 @@ func (n *windowNode) finish() {
 }
 
 var _ finisher = (*windowNode)(nil)
+
+// held counts the points the window's groups still hold, unemitted, and
+// the groups holding them (at the end of an input: what --flush-windows
+// would emit).
+func (n *windowNode) held() (points, groups int) {
+	for _, g := range n.order {
+		k := len(g.buf)
+		if k > 0 && n.periodCount == 0 {
+			// As finish would: the points of the window ending at the next
+			// emission; older ones were emitted already.
+			tmax := g.nextEmit
+			if n.every == 0 {
+				tmax = g.buf[k-1].Timestamp
+			}
+			k = 0
+			for _, p := range g.buf {
+				if p.Timestamp >= tmax-int64(n.period) {
+					k++
+				}
+			}
+		}
+		if k > 0 {
+			points += k
+			groups++
+		}
+	}
+	return points, groups
+}
+
+func (n *windowNode) cardinality() int { return len(n.groups) }

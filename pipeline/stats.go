@@ -78,3 +78,25 @@ type Saved struct {
 	EpisodeStart int64 // ns since the epoch
 	Time         int64 // of the last event, ns since the epoch
 }
+
+// holder is implemented by nodes that hold points for a later emission
+// (windows).
+type holder interface {
+	held() (points, groups int)
+}
+
+// Held returns how many points the task's windows hold, unemitted, and in
+// how many groups: after Close without Options.FlushWindows, the points of
+// the last, incomplete windows, which Kapacitor (whose stream never ends)
+// would emit later.
+func (t *Task) Held() (points, groups int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, n := range t.nodes {
+		if h, ok := n.(holder); ok {
+			p, g := h.held()
+			points, groups = points+p, groups+g
+		}
+	}
+	return points, groups
+}

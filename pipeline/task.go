@@ -49,6 +49,11 @@ type Options struct {
 	// (no trailing newline), before the handlers do. It must not keep the
 	// byte slice.
 	OnEvent func(ev *Event, payload []byte)
+	// OnUnhandled, if set, sees the events no handler listens for (the
+	// alert node has none and no handler is subscribed to its topic), with
+	// their JSON as OnEvent sees it: tickrun test captures them, so a
+	// script without handlers is checked too.
+	OnUnhandled func(ev *Event, payload []byte)
 	// Log receives per-point errors of nodes (one line each) and handler
 	// failures; nil discards them.
 	Log io.Writer
@@ -213,18 +218,25 @@ func (t *Task) subscribe(spec *handler.Spec) error {
 	return nil
 }
 
-// publish sends an event to the task's OnEvent and to the topics.
+// publish sends an event to the task's OnEvent and to the topics, and
+// to OnUnhandled when no handler received it.
 func (t *Task) publish(ev *Event, targets ...*alert.Topic) {
-	if t.opts.OnEvent != nil {
-		b, err := t.all.Encode(ev, t.buf[:0])
+	var b []byte
+	if t.opts.OnEvent != nil || t.opts.OnUnhandled != nil {
+		var err error
+		b, err = t.all.Encode(ev, t.buf[:0])
 		t.buf = b
 		if err != nil {
 			t.logf("%s: alert %q: %v", ev.Node, ev.ID, err)
-		} else {
+			return
+		}
+		if t.opts.OnEvent != nil {
 			t.opts.OnEvent(ev, b)
 		}
 	}
-	t.alerts.Publish(ev, targets...)
+	if t.alerts.Publish(ev, targets...) == 0 && t.opts.OnUnhandled != nil {
+		t.opts.OnUnhandled(ev, b)
+	}
 }
 
 // Name returns the task name.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -93,6 +94,11 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 		fmt.Fprintln(stderr, "tickrun:", err)
 		task.Close(context.Background())
 		return nil, exitScript
+	}
+	for _, h := range opts.Handlers {
+		if !slices.Contains(task.Topics(), h.Topic) {
+			fmt.Fprintf(stderr, "tickrun: warning: handler %s (%s) listens to topic %q, to which no alert node of the script publishes (.topic(%q)): it will receive nothing\n", h.ID, h.File, h.Topic, h.Topic)
+		}
 	}
 	if !task.Accepts(l.db, l.rp) {
 		fmt.Fprintf(stderr, "tickrun: warning: points are written to %q.%q but the script reads only %v: no point will reach the task\n", l.db, l.rp, task.DBRPs())

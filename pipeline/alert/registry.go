@@ -198,22 +198,26 @@ func (r *Registry) Handlers(topic string) []string {
 // topic sets the event's previous level from its own memory, encodes it
 // and hands it to its matching handlers, in subscription order. Events
 // published to one topic reach its handlers in the order of the calls.
-func (r *Registry) Publish(ev *Event, targets ...*Topic) {
+// It returns how many handlers the topics have, whether or not their
+// match expressions took the event: 0 means no handler listens.
+func (r *Registry) Publish(ev *Event, targets ...*Topic) int {
+	n := 0
 	for _, tp := range targets {
 		if tp != nil {
-			tp.publish(r, ev)
+			n += tp.publish(r, ev)
 		}
 	}
+	return n
 }
 
-func (tp *Topic) publish(r *Registry, ev *Event) {
+func (tp *Topic) publish(r *Registry, ev *Event) int {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	b, err := tp.encode(ev, tp.buf[:0])
 	tp.buf = b
 	if err != nil {
 		r.log("%s: alert %q: %v", ev.Node, ev.ID, err)
-		return
+		return 0
 	}
 	if r.observe != nil {
 		r.observe(tp.name, ev, b)
@@ -231,6 +235,7 @@ func (tp *Topic) publish(r *Registry, ev *Event) {
 		}
 		s.h.Deliver(ev, b)
 	}
+	return len(tp.subs)
 }
 
 // Name returns the topic's name.
