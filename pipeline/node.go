@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/eval"
 )
 
 // node is one runtime node of a task. The graph is a tree of plain method
@@ -53,6 +54,11 @@ type nodeBase struct {
 	// sent counts the points or batches handed to each child (by index),
 	// for NodeStats: a node's collected is the sum over its parents.
 	sent []int64
+	// kinds are the field kinds known of the node's output while the
+	// script is bound (fieldkinds.go), if kindsKnown.
+	kinds      map[string]eval.Kind
+	kindsKnown bool
+	self       node // the node whose base this is
 }
 
 func (b *nodeBase) base() *nodeBase { return b }

@@ -226,7 +226,11 @@ func (n *alertNode) firstMatch(start, stop alert.Level, p eval.Scope) (alert.Lev
 		if err != nil {
 			n.fail("error evaluating expression for level", err, "level", l)
 			if n.task.opts.Explain != nil {
-				n.explainErrs = append(n.explainErrs, l.String()+": "+err.Error())
+				// Kapacitor evaluates (and logs) a failing lambda of the
+				// current level twice; the story of the point tells it once.
+				if msg := l.String() + ": " + err.Error(); !slices.Contains(n.explainErrs, msg) {
+					n.explainErrs = append(n.explainErrs, msg)
+				}
 			}
 			continue
 		}

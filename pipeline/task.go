@@ -103,6 +103,7 @@ type Task struct {
 	dbrps    []DBRP
 	warnings ast.ErrorList
 	groups   models.GroupIDs
+	declared map[string]bool // the vars the script declares
 	alerts   *alert.Registry
 	ownAlert bool         // alerts was created by the task: Close drains it
 	all      *alert.Topic // every event of the task, for Options.OnEvent
@@ -137,6 +138,10 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 	b := newBinder(source, &t.opts)
 	b.program(prog)
 	t.nodes, t.stream, t.dbrps, t.batchPos = b.nodes, b.stream, b.dbrps, b.batchPos
+	t.declared = map[string]bool{}
+	for name := range b.vars {
+		t.declared[name] = true
+	}
 	for _, n := range t.nodes {
 		n.base().task = t
 	}
@@ -244,6 +249,24 @@ func (t *Task) Name() string { return t.name }
 
 // Source returns the script, which renders positioned errors.
 func (t *Task) Source() *ast.Source { return t.src }
+
+// UnusedVars returns, for each var given a value in Options.Vars that the
+// script does not declare, a line saying so (with the closest declared
+// name, if one is close): a mistyped name would otherwise pass unnoticed.
+func (t *Task) UnusedVars() []string {
+	var declared []string
+	for name := range t.declared {
+		declared = append(declared, name)
+	}
+	var out []string
+	for name := range t.opts.Vars {
+		if !t.declared[name] {
+			out = append(out, fmt.Sprintf("var %q is given a value but the script declares no such var%s", name, suggest(name, declared)))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Measurements returns the measurements the task's from() nodes read, and
 // all = true when one of them reads every measurement: a server gives a

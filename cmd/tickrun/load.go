@@ -95,6 +95,9 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 		task.Close(context.Background())
 		return nil, exitScript
 	}
+	for _, w := range task.UnusedVars() {
+		fmt.Fprintf(stderr, "tickrun: warning: --var: %s\n", w)
+	}
 	for _, h := range opts.Handlers {
 		if !slices.Contains(task.Topics(), h.Topic) {
 			fmt.Fprintf(stderr, "tickrun: warning: handler %s (%s) listens to topic %q, to which no alert node of the script publishes (.topic(%q)): it will receive nothing\n", h.ID, h.File, h.Topic, h.Topic)

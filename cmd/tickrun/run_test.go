@@ -161,3 +161,48 @@ func TestHandlerTopicWarning_issue16(t *testing.T) {
 	require.Equal(t, 0, run([]string{"run", "--handler", h, script}, strings.NewReader("m v=2 1\n"), &stdout, &stderr))
 	assert.Contains(t, stderr.String(), `tickrun: warning: handler h (`+h+`) listens to topic "cpu", to which no alert node of the script publishes (.topic("cpu")): it will receive nothing`)
 }
+
+// Issue 16: the habits of the ecosystem: a version, help, usage on a bare
+// tickrun, defaults in --help, shell completion.
+func TestVersionHelpCompletion_issue16(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"version"}, nil, &stdout, &stderr))
+	assert.Regexp(t, `^tickrun \S+.* \(go1\.\d+`, stdout.String())
+	stdout.Reset()
+	require.Equal(t, 0, run([]string{"--version"}, nil, &stdout, &stderr))
+	assert.Regexp(t, `^tickrun `, stdout.String())
+	for _, args := range [][]string{{"help"}, {}} {
+		stdout.Reset()
+		code := run(args, nil, &stdout, &stderr)
+		assert.Contains(t, stdout.String(), "Usage: tickrun <command>", "%v", args)
+		assert.Contains(t, stdout.String(), "run <SCRIPT.tick>", "%v", args)
+		if len(args) == 0 {
+			assert.Equal(t, 2, code)
+		}
+	}
+	stdout.Reset()
+	run([]string{"run", "--help"}, nil, &stdout, &stderr)
+	assert.Contains(t, stdout.String(), `--drain-timeout=30s`)
+	assert.Contains(t, stdout.String(), `--retry-max-time=30s`)
+
+	t.Setenv("COMP_LINE", "tickrun run --pri")
+	t.Setenv("COMP_POINT", "17")
+	stdout.Reset()
+	run([]string{}, nil, &stdout, &stderr)
+	assert.Contains(t, stdout.String(), "--print")
+}
+
+// Issue 16: a mistyped --var passed unnoticed; it is warned about with
+// the closest declared name, and a missing typed var names the given one.
+func TestVarHints_issue16(t *testing.T) {
+	script := writeScript(t, "var threshold = 10.0\nstream|from()|alert().crit(lambda: \"v\" > threshold).details('')\n")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"run", "--var", "thresold=5", script}, strings.NewReader("m v=7 1\n"), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `tickrun: warning: --var: var "thresold" is given a value but the script declares no such var (did you mean "threshold"?)`)
+	assert.Contains(t, stderr.String(), "0 alerts", "the default 10.0 applies")
+
+	script = writeScript(t, "var threshold float\nstream|from()|alert().crit(lambda: \"v\" > threshold).details('')\n")
+	stderr.Reset()
+	require.Equal(t, 2, run([]string{"run", "--var", "thresold=5", script}, strings.NewReader(""), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), `missing value for var "threshold". (a value was given for "thresold"?)`)
+}
