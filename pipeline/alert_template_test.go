@@ -23,7 +23,7 @@ func TestFailedEventCostsOnlyItself_issue16(t *testing.T) {
 		pipeline.Options{Log: &log, OnEvent: func(ev *pipeline.Event, _ []byte) { sent = append(sent, ev.ID+" "+ev.Level.String()) }})
 	require.NoError(t, err)
 	in := "cpu,host=a usage_idle=-Inf 1000000000\ncpu,host=b usage_idle=5 2000000000\ncpu,host=a usage_idle=50 3000000000\n"
-	_, err = task.WriteLineProtocol(strings.NewReader(in), "telegraf", "autogen", nil)
+	_, err = task.WriteLineProtocol(strings.NewReader(in), "telegraf", "autogen", "", nil)
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
 	assert.Equal(t, []string{"cpu:host=b CRITICAL", "cpu:host=a OK"}, sent)

@@ -42,7 +42,7 @@ cpu,host=b v=1 1700000030000000000
 cpu,host=a v=1 1700000031000000000
 cpu,host=a v=1 1700000040000000000
 `
-	_, err = task.WriteLineProtocol(strings.NewReader(in), "db", "rp", nil)
+	_, err = task.WriteLineProtocol(strings.NewReader(in), "db", "rp", "", nil)
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
 	require.Equal(t, []string{

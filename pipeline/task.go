@@ -375,12 +375,14 @@ func (t *Task) Write(db, rp, name string, tags map[string]string, fields map[str
 	return t.WritePoint(p)
 }
 
-// WriteLineProtocol decodes line protocol from r and writes every point to
-// the task as written to db/rp. Bad lines go to onError (if not nil) and
-// are skipped. It returns the number of bad lines.
-func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, onError func(*lineproto.LineError)) (bad int, err error) {
+// WriteLineProtocol decodes line protocol from r, its timestamps in
+// precision ("" or "n" for nanoseconds, "u", "ms", "s", "m", "h"), and
+// writes every point to the task as written to db/rp. Bad lines go to
+// onError (if not nil) and are skipped. It returns the number of bad
+// lines, and an error if reading r failed or the task is closed.
+func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, precision lineproto.Precision, onError func(*lineproto.LineError)) (bad int, err error) {
 	d := lineproto.NewDecoder(r)
-	d.Database, d.RP, d.OnError = db, rp, onError
+	d.Database, d.RP, d.Precision, d.OnError = db, rp, precision, onError
 	for {
 		p, err := d.Next()
 		if err != nil {
