@@ -34,7 +34,7 @@ type alertNode struct {
 	all                                              bool
 	levelTag, idTag                                  string
 	levelField, idField, messageField, durationField string
-	states                                           map[string]*alert.State
+	states                                           groupTable[*alert.State]
 	own                                              *alert.Topic // anonymous topic, if the node has handlers
 	named                                            *alert.Topic
 	triggered                                        [4]int64 // events sent, by level
@@ -67,7 +67,7 @@ func init() {
 			return &alertNode{
 				cfg: alert.Config{History: 21},
 				idT: alert.DefaultIDTemplate, msgT: alert.DefaultMessageTemplate, detT: alert.DefaultDetailsTemplate,
-				states: map[string]*alert.State{},
+				states: newGroupTable[*alert.State](),
 			}, nil
 		},
 		Props: append([]*Prop{
@@ -181,6 +181,15 @@ func (n *alertNode) handlersOf(kind string) []*handler.Spec {
 	return out
 }
 
+// expire releases the groups idle since cutoff: all of them when the
+// user set an expiry (their levels are forgotten), otherwise those whose
+// state equals a fresh one.
+func (n *alertNode) expire(cutoff int64, explicit bool) int {
+	return n.states.expire(cutoff, func(_ string, s *alert.State) bool { return explicit || s.Fresh() })
+}
+
+var _ expirer = (*alertNode)(nil)
+
 // lastHandler returns the node's last handler of a kind written so far.
 func (n *alertNode) lastHandler(kind string) *handler.Spec {
 	for i := len(n.handlers) - 1; i >= 0; i-- {
@@ -241,15 +250,18 @@ func (n *alertNode) firstMatch(start, stop alert.Level, p eval.Scope) (alert.Lev
 	return alert.OK, false
 }
 
-// state returns the state of a group, creating it on the group's first
-// point or batch (src): restored from Options.AlertState when a previous
-// run left one for the group's event id, in the node's named topic or
-// else its own.
-func (n *alertNode) state(group string, src *eventSource) *alert.State {
-	s := n.states[group]
-	if s == nil {
+// state returns the state of a group seen at time t, creating it on the
+// group's first point or batch (src): restored from Options.AlertState
+// when a previous run left one for the group's event id, in the node's
+// named topic or else its own. It returns nil when the node may not hold
+// another group (Options.MaxGroups).
+func (n *alertNode) state(group string, t int64, src *eventSource) *alert.State {
+	s, ok := n.states.lookup(group, t)
+	if !ok {
 		s = alert.NewState(&n.cfg)
-		n.states[group] = s
+		if !n.states.add(&n.nodeBase, group, t, s) {
+			return nil
+		}
 		if restore := n.task.opts.AlertState; restore != nil {
 			info := alert.IDInfo{Name: src.name, TaskName: n.task.name, Group: models.GroupName(group), ServerInfo: n.task.opts.Server}
 			if !n.tmpl.Simple() {
@@ -275,9 +287,11 @@ func (n *alertNode) state(group string, src *eventSource) *alert.State {
 }
 
 func (n *alertNode) point(p *Point) {
-	s := n.states[p.Group]
-	if s == nil {
-		s = n.state(p.Group, &eventSource{name: p.Name, tags: p.Tags})
+	s, ok := n.states.lookup(p.Group, p.Timestamp)
+	if !ok {
+		if s = n.state(p.Group, p.Timestamp, &eventSource{name: p.Name, tags: p.Tags}); s == nil {
+			return
+		}
 	}
 	prev := s.Current()
 	n.explainErrs = n.explainErrs[:0]
@@ -322,7 +336,10 @@ func (n *alertNode) batch(b *Batch) {
 	if len(b.Points) == 0 {
 		return
 	}
-	s := n.state(b.Group, &eventSource{name: b.Name, tags: b.Tags})
+	s := n.state(b.Group, b.TMax, &eventSource{name: b.Name, tags: b.Tags})
+	if s == nil {
+		return
+	}
 	cur := s.Current()
 	lowest, highest := alert.Critical, alert.OK
 	var lowP, highP *Point

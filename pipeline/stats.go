@@ -66,7 +66,7 @@ func (t *Task) NodeStats() []NodeStats {
 	return out
 }
 
-func (n *alertNode) cardinality() int { return len(n.states) }
+func (n *alertNode) cardinality() int { return n.states.len() }
 
 var _ cardinalityer = (*alertNode)(nil)
 

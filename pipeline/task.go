@@ -72,6 +72,15 @@ type Options struct {
 	// first appears, so that its next event continues the episode (a
 	// server restores alert levels across restarts, as kapacitord does).
 	AlertState func(topic, id string) (Saved, bool)
+	// MaxGroups bounds the groups each node keeps state for (0: no
+	// bound): the points of a new group beyond it are dropped at that
+	// node, counted, and warned about once.
+	MaxGroups int
+	// GroupExpiry releases the state of groups that had no point for
+	// this long, in data time (0: only groups whose state equals a fresh
+	// one are released, so outputs are Kapacitor's). An expired alert
+	// group forgets its level; a window emits what it holds first.
+	GroupExpiry time.Duration
 	// TemplateLimits bound the rendering of each template of an event
 	// (time and output size); an event over them is dropped and counted.
 	// Zero values take alert.DefaultLimits (100ms, 1 MiB).
@@ -89,6 +98,9 @@ type Stats struct {
 	Points     int64 // points written to the task
 	Events     int64 // alert events sent by alert nodes
 	NodeErrors int64 // per-point errors in nodes (points dropped or levels not matched)
+	// GroupsRefused counts points dropped because their node held
+	// Options.MaxGroups groups; GroupsReleased the groups released idle.
+	GroupsRefused, GroupsReleased int64
 }
 
 // Task is a compiled TICKscript ready to receive points. A Task is not safe
@@ -104,6 +116,9 @@ type Task struct {
 	warnings ast.ErrorList
 	groups   models.GroupIDs
 	declared map[string]bool // the vars the script declares
+	// nextSweep and lastSweep are the data times of the next and the last
+	// release of idle groups (groups.go).
+	nextSweep, lastSweep int64
 	alerts   *alert.Registry
 	ownAlert bool         // alerts was created by the task: Close drains it
 	all      *alert.Topic // every event of the task, for Options.OnEvent
@@ -339,6 +354,7 @@ func (t *Task) WritePoint(p *Point) error {
 	}
 	t.stats.Points++
 	t.stream.point(p)
+	t.sweep(p.Timestamp)
 	return nil
 }
 

@@ -36,6 +36,8 @@ type taskFlags struct {
 	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
 	Workers      int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
+	MaxGroups    int               `name:"max-groups" placeholder:"N" help:"Groups each node keeps state for (0: no bound); the points of a new group beyond it are dropped, counted and warned about once."`
+	GroupExpiry  time.Duration     `name:"group-expiry" placeholder:"D" help:"Release the state of groups with no point for this long in data time (0: only groups whose state is like a new one's); a window emits what it holds first, an alert forgets its level."`
 	TemplateTime time.Duration     `name:"template-timeout" default:"100ms" help:"How long rendering one template of an event may take; an event over it is dropped and counted."`
 	TemplateSize int               `name:"template-max-size" default:"1048576" placeholder:"BYTES" help:"How much output one template of an event may produce; an event over it is dropped and counted."`
 }
@@ -74,6 +76,7 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 	}
 	opts.Vars, opts.FlushWindows = f.Var, f.FlushWindows
 	opts.TemplateLimits = alert.Limits{Time: f.TemplateTime, Size: f.TemplateSize}
+	opts.MaxGroups, opts.GroupExpiry = f.MaxGroups, f.GroupExpiry
 	opts.Server = pipeline.ServerInfo{Hostname: host, ClusterID: f.ClusterID, ServerID: f.ServerID}
 	task, err := pipeline.Compile(name, f.Script, string(src), opts)
 	if err != nil {

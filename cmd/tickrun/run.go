@@ -94,6 +94,9 @@ func (r *runCmd) summary(task *pipeline.Task, bad int, stderr io.Writer) int64 {
 			fmt.Fprintf(stderr, "tickrun: handler %s: %d sent, %d retried, %d dropped\n", h.Name, h.Sent, h.Retried, h.Dropped)
 		}
 	}
+	if st.GroupsRefused > 0 {
+		fmt.Fprintf(stderr, "tickrun: %d points of new groups dropped: a node held --max-groups %d groups\n", st.GroupsRefused, r.MaxGroups)
+	}
 	for _, n := range task.NodeStats() {
 		if n.Errors > 0 {
 			logged := ""
