@@ -119,13 +119,13 @@ type Task struct {
 	// nextSweep and lastSweep are the data times of the next and the last
 	// release of idle groups (groups.go).
 	nextSweep, lastSweep int64
-	alerts   *alert.Registry
-	ownAlert bool         // alerts was created by the task: Close drains it
-	all      *alert.Topic // every event of the task, for Options.OnEvent
-	buf      []byte       // the JSON of the last event OnEvent saw
-	outputs  []output     // what the task made and Close must close, in order
-	stats    Stats
-	logMu    sync.Mutex
+	alerts               *alert.Registry
+	ownAlert             bool         // alerts was created by the task: Close drains it
+	all                  *alert.Topic // every event of the task, for Options.OnEvent
+	buf                  []byte       // the JSON of the last event OnEvent saw
+	outputs              []output     // what the task made and Close must close, in order
+	stats                Stats
+	logMu                sync.Mutex
 	// mu serialises what goes through the nodes: writes from any number
 	// of goroutines (a server's HTTP requests), Close, and the wall-clock
 	// ticks of a server. Uncontended it costs a few nanoseconds a point.
