@@ -35,6 +35,10 @@ type Program struct {
 type Comment struct {
 	Pos  Pos
 	Text string // the comment text including the leading "//" of each line
+	// Trailing is set when the comment starts on a line after code, as in
+	// `var x = 5 // five`: Format keeps it at the end of the line. Like Pos,
+	// it is layout, not meaning.
+	Trailing bool
 }
 
 // VarDecl is "var Name = Value" or, with Type set and Value nil, the typed
