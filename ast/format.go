@@ -149,7 +149,7 @@ func layout(p *Program) []printedLine {
 			out = append(out, printedLine{stmt: i, first: true, text: b.String(), start: startOffset(s), last: lastOffset(s)})
 			continue
 		}
-		links := flatten(chain)
+		links := chain.Links()
 		recv := links[0].Receiver
 		last := lastOffset(recv)
 		if d, ok := s.(*VarDecl); ok {
@@ -324,23 +324,6 @@ func formatStmt(b *strings.Builder, s Stmt) {
 	}
 }
 
-// flatten returns the links of a chain, innermost (first written) first.
-func flatten(c *Chain) []*Chain {
-	var links []*Chain
-	for {
-		links = append(links, c)
-		r, ok := c.Receiver.(*Chain)
-		if !ok {
-			break
-		}
-		c = r
-	}
-	for i, j := 0, len(links)-1; i < j; i, j = i+1, j-1 {
-		links[i], links[j] = links[j], links[i]
-	}
-	return links
-}
-
 func formatLink(b *strings.Builder, c *Chain) {
 	b.WriteString(c.Op.String())
 	b.WriteString(c.Method.Name)
@@ -431,7 +414,7 @@ func formatExpr(b *strings.Builder, e Expr) {
 		}
 		b.WriteByte(')')
 	case *Chain:
-		links := flatten(e)
+		links := e.Links()
 		formatExpr(b, links[0].Receiver)
 		for _, l := range links {
 			formatLink(b, l)

@@ -31,6 +31,8 @@ stream
 `
 	assert.Equal(t, want, Format(p))
 	assert.Equal(t, `stream|from().measurement('cpu')|alert().crit(lambda: "usage_idle" < 10)`, FormatExpr(crit))
+	assert.Equal(t, []*Chain{from, meas, alert, crit}, crit.Links())
+	assert.Equal(t, []*Chain{from}, from.Links())
 }
 
 func TestFormatStatements(t *testing.T) {
