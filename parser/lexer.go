@@ -399,7 +399,7 @@ func (s *scanner) lexNumber() {
 		return
 	}
 	s.emit(tokNumber)
-	s.checkSuffix(raw)
+	s.checkSuffix(raw, false)
 }
 
 // durationUnit returns the duration unit at pos, or "".
@@ -423,7 +423,7 @@ func (s *scanner) lexDuration(unit string) {
 		return
 	}
 	s.emit(tokDuration)
-	s.checkSuffix(digits + unit)
+	s.checkSuffix(digits+unit, true)
 }
 
 // checkSuffix reports a number or duration lit that runs straight into
@@ -433,7 +433,7 @@ func (s *scanner) lexDuration(unit string) {
 // the lexer explains the duration units at the letters, where Kapacitor
 // points too. AND and OR may follow a number directly; 1e3 is told that
 // numbers have no exponent.
-func (s *scanner) checkSuffix(lit string) {
+func (s *scanner) checkSuffix(lit string, duration bool) {
 	if s.done {
 		return
 	}
@@ -445,15 +445,18 @@ func (s *scanner) checkSuffix(lit string) {
 	word := rest[:end]
 	r, _ := utf8.DecodeRuneInString(word)
 	switch {
-	case word == "":
-		return
-	case isDigit(r) && !strings.ContainsAny(lit, "uµsmhdw"):
-		return // cannot happen: the digits would be part of the number
+	case word == "", !unicode.IsLetter(r) && !(duration && isDigit(r)):
+		return // "_" has its own message; digits after a number are part of it
 	case keywords[word] == tokOp:
 		return
-	case isExponent(word) && !strings.ContainsAny(lit, "uµsmhdw"):
-		if len(word) == 1 && len(rest) > 1 && (rest[1] == '-' || rest[1] == '+') {
-			word += rest[1:2] + rest[2:2+strings.IndexFunc(rest[2:]+" ", func(r rune) bool { return !isDigit(r) })]
+	case !duration && isExponent(word):
+		if word == rest[:1] && len(rest) > 1 && (rest[1] == '-' || rest[1] == '+') {
+			// 1e-3: the sign and the digits belong to the exponent.
+			n := 2
+			for n < len(rest) && isDigit(rune(rest[n])) {
+				n++
+			}
+			word = rest[:n]
 		}
 		s.errorf(msgExponent, lit+word)
 		return
