@@ -297,12 +297,25 @@ func methodName(s string) string {
 	return string(unicode.ToLower(r)) + s[n:]
 }
 
-// chain evaluates `recv|m(args)`, `recv.m(args)` or `recv@m(args)`.
+// chain evaluates a chain of links, innermost first, in a loop: a script
+// of a million links costs no deep recursion.
 func (b *binder) chain(c *ast.Chain) (value, error) {
-	recv, err := b.expr(c.Receiver)
+	links := c.Links()
+	recv, err := b.expr(links[0].Receiver)
 	if err != nil {
 		return value{}, err
 	}
+	for _, l := range links {
+		if recv, err = b.link(l, recv); err != nil {
+			return value{}, err
+		}
+	}
+	return recv, nil
+}
+
+// link evaluates one link `recv|m(args)`, `recv.m(args)` or `recv@m(args)`
+// of a chain, its receiver evaluated.
+func (b *binder) link(c *ast.Chain, recv value) (value, error) {
 	if recv.node == nil {
 		return value{}, ast.Errorf(c.Method.Pos, "cannot call %s%s on %s: only nodes have methods", c.Op, c.Method.Name, recv.describe())
 	}

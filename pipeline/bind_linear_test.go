@@ -1,6 +1,10 @@
 package pipeline
 
 import (
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,4 +50,33 @@ func BenchmarkCompileChain(b *testing.B) {
 			}
 		})
 	}
+}
+
+// Issue 16: binding a chain recursed once per link, so a long enough
+// script overflowed the stack (a fatal error no server survives). The
+// links are bound in a loop: 30,000 of them bind in a child process
+// whose stack is capped at 4 MiB.
+func TestLongChainBindsWithSmallStack_issue16(t *testing.T) {
+	if os.Getenv("TICKRUN_LONG_CHAIN_CHILD") == "1" {
+		debug.SetMaxStack(4 << 20)
+		task, err := Compile("t", "t.tick", chainScript(30_000), Options{})
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(3)
+		}
+		fmt.Println("nodes:", len(task.nodes))
+		os.Exit(0)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run", "^TestLongChainBindsWithSmallStack_issue16$")
+	cmd.Env = append(os.Environ(), "TICKRUN_LONG_CHAIN_CHILD=1")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", tail(string(out)))
+	assert.Contains(t, string(out), "nodes: 30002")
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return s[len(s)-2000:]
+	}
+	return s
 }
