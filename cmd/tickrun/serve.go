@@ -38,7 +38,23 @@ func (c *serveCmd) run(stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
-	if err := server.Run(ctx, server.Options{Config: cfg, Logger: slog.New(h)}); err != nil {
+	// SIGHUP applies the [load] directory again, as with kapacitord.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() {
+		signal.Stop(hup)
+		close(hup)
+	}()
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default: // a reload is pending already
+			}
+		}
+	}()
+	if err := server.Run(ctx, server.Options{Config: cfg, Logger: slog.New(h), Reload: reload}); err != nil {
 		fmt.Fprintln(stderr, "tickrun serve:", err)
 		return exitFailed
 	}

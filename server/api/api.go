@@ -101,7 +101,14 @@ func (a *API) routes() {
 }
 
 // Handler returns the API as an http.Handler.
-func (a *API) Handler() http.Handler {
+func (a *API) Handler() http.Handler { return a.serve(true) }
+
+// Local returns the API for the server's own use (the [load] directory):
+// it asks for no credentials, as Kapacitor's in-process transport does
+// not, and logs no requests.
+func (a *API) Local() http.Handler { return a.serve(false) }
+
+func (a *API) serve(external bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.opts.Now()
 		h := w.Header()
@@ -129,7 +136,7 @@ func (a *API) Handler() http.Handler {
 					writeError(out, http.StatusInternalServerError, "internal error")
 				}
 			}
-			if a.opts.LogEnabled {
+			if a.opts.LogEnabled && external {
 				a.opts.Logger.Info("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
 					"duration", a.opts.Now().Sub(start).String(), "remote", r.RemoteAddr)
 			}
@@ -142,7 +149,7 @@ func (a *API) Handler() http.Handler {
 			out.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if a.opts.AuthEnabled && r.URL.Path != basePath+"/ping" {
+		if external && a.opts.AuthEnabled && r.URL.Path != basePath+"/ping" {
 			if !a.authorize(out, r) {
 				return
 			}
