@@ -79,6 +79,8 @@ type runningTask struct {
 	graph  *graph
 	events map[string]*[4]atomic.Int64 // alert node -> events by level (OK, INFO, WARNING, CRITICAL)
 	rate   rateMeter
+	stop   chan struct{} // closed when the task stops: its clock ends
+	once   sync.Once
 }
 
 // routeTable maps (db, rp) to the tasks that read it. It is replaced
@@ -182,6 +184,9 @@ func (e *engine) compile(spec api.TaskSpec, registry *alert.Registry, onEvent fu
 		KapacitorID: KapacitorID,
 		Deliver:     e.opts.Deliver,
 		Config:      e.config(),
+		// stats() and deadman() run on the wall clock, as in kapacitord:
+		// see clock.
+		WallClock: true,
 	}
 	t, err := pipeline.Compile(spec.ID, spec.ID, spec.Script, opts)
 	if err != nil {
@@ -254,7 +259,7 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	if e.closed {
 		return errors.New("the server is shutting down")
 	}
-	rt := &runningTask{spec: spec, events: map[string]*[4]atomic.Int64{}}
+	rt := &runningTask{spec: spec, events: map[string]*[4]atomic.Int64{}, stop: make(chan struct{})}
 	t, info, err := e.compile(spec, e.alerts, func(ev *pipeline.Event, _ []byte) { e.onEvent(rt, ev) })
 	if err != nil {
 		return err
@@ -273,15 +278,40 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt
 	e.rebuildRoutes()
+	if next := t.Tick(time.Now()); !next.IsZero() {
+		go e.clock(rt, next)
+	}
 	if old != nil {
 		go e.closeTask(old)
 	}
 	return nil
 }
 
+// clock drives the wall-clock nodes of a task (stats, deadman): it wakes
+// when the next interval boundary is due and ticks the task, until the
+// task stops. Kapacitor runs a ticker per stats node; here one timer per
+// task sleeps until the earliest boundary the task reports.
+func (e *engine) clock(rt *runningTask, next time.Time) {
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case <-rt.stop:
+			return
+		case <-timer.C:
+		}
+		next = rt.task.Tick(time.Now())
+		if next.IsZero() {
+			return // closed
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
 // closeTask ends a task that no longer receives points, waiting for its
 // handlers to deliver what they hold.
 func (e *engine) closeTask(rt *runningTask) {
+	rt.once.Do(func() { close(rt.stop) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := rt.task.Close(ctx); err != nil && e.opts.Log != nil {
@@ -614,6 +644,7 @@ func (e *engine) Close(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rt.once.Do(func() { close(rt.stop) })
 			if err := rt.task.Close(ctx); err != nil {
 				errMu.Lock()
 				errs = append(errs, fmt.Errorf("task %s: %w", rt.spec.ID, err))
