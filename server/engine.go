@@ -10,8 +10,8 @@ package server
 // What the engine does not offer yet is worked around here, each place
 // marked ENGINE:
 //
-//   - node statistics are those the server can count itself: points into
-//     the task and events per alert node and level (ENGINE: Task.NodeStats);
+//   - node statistics are the engine's (Task.NodeStats), but for
+//     avg_exec_time_ns, which it does not measure (0, shown "0s");
 //   - alert state is recorded from the registry's events into the store
 //     and given back to the tasks (Options.AlertState) and the topics
 //     (Registry.SetRestore) after a restart.
@@ -77,7 +77,6 @@ type runningTask struct {
 	spec   api.TaskSpec
 	info   *tickscript.Info
 	graph  *graph
-	events map[string]*[4]atomic.Int64 // alert node -> events by level (OK, INFO, WARNING, CRITICAL)
 	rate   rateMeter
 	stop   chan struct{} // closed when the task stops: its clock ends
 	once   sync.Once
@@ -259,8 +258,8 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	if e.closed {
 		return errors.New("the server is shutting down")
 	}
-	rt := &runningTask{spec: spec, events: map[string]*[4]atomic.Int64{}, stop: make(chan struct{})}
-	t, info, err := e.compile(spec, e.alerts, func(ev *pipeline.Event, _ []byte) { e.onEvent(rt, ev) })
+	rt := &runningTask{spec: spec, stop: make(chan struct{})}
+	t, info, err := e.compile(spec, e.alerts, nil)
 	if err != nil {
 		return err
 	}
@@ -270,11 +269,6 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 		return err
 	}
 	rt.task, rt.info, rt.graph = t, info, g
-	for _, n := range g.nodes {
-		if n.kind == "alert" || n.kind == "deadman" {
-			rt.events[n.name] = new([4]atomic.Int64)
-		}
-	}
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt
 	e.rebuildRoutes()
@@ -549,7 +543,8 @@ func fieldValueAfterKey(line string) string {
 	return v
 }
 
-// Stats implements api.Engine.
+// Stats implements api.Engine: the engine's node statistics under
+// Kapacitor's names.
 func (e *engine) Stats(id string) (api.TaskStats, bool) {
 	e.mu.Lock()
 	rt := e.tasks[id]
@@ -557,30 +552,35 @@ func (e *engine) Stats(id string) (api.TaskStats, bool) {
 	if rt == nil {
 		return api.TaskStats{}, false
 	}
-	st := rt.task.Stats()
 	nodes := map[string]map[string]int64{}
-	for _, n := range rt.graph.nodes {
-		nodes[n.name] = map[string]int64{}
-	}
-	// What the server counts itself (ENGINE: Task.NodeStats has every
-	// node's collected, emitted, errors, avg_exec_time_ns and
-	// working_cardinality).
-	if len(rt.graph.nodes) > 0 {
-		root := rt.graph.nodes[0].name
-		nodes[root]["collected"] = st.Points
-		nodes[root]["emitted"] = st.Points
-	}
-	for name, c := range rt.events {
-		var total int64
-		for i, key := range []string{"oks_triggered", "infos_triggered", "warns_triggered", "crits_triggered"} {
-			n := c[i].Load()
-			nodes[name][key] = n
-			total += n
+	edges := map[string]map[string]int64{}
+	var points int64
+	for i, n := range rt.task.NodeStats() {
+		if i == 0 {
+			points = n.Collected
 		}
-		nodes[name]["alerts_triggered"] = total
+		m := map[string]int64{"collected": n.Collected, "emitted": n.Emitted, "errors": n.Errors,
+			"working_cardinality": int64(n.Cardinality), "avg_exec_time_ns": 0}
+		if a := n.Alerts; a != nil {
+			m["oks_triggered"], m["infos_triggered"], m["warns_triggered"], m["crits_triggered"] = a[0], a[1], a[2], a[3]
+			m["alerts_triggered"] = a[0] + a[1] + a[2] + a[3]
+			m["alerts_inhibited"] = 0
+		}
+		nodes[n.Name] = m
+		edges[n.Name] = map[string]int64{}
+		for _, ed := range n.Edges {
+			edges[n.Name][ed.To] = ed.Processed
+		}
 	}
-	rate := rt.rate.sample(st.Points, time.Now())
-	return api.TaskStats{Throughput: rate, Nodes: nodes, DOT: rt.graph.statsDOT(id, rate, nodes)}, true
+	// Only the nodes of the graph Kapacitor shows.
+	shown := map[string]map[string]int64{}
+	for _, n := range rt.graph.nodes {
+		if m, ok := nodes[n.name]; ok {
+			shown[n.name] = m
+		}
+	}
+	rate := rt.rate.sample(points, time.Now())
+	return api.TaskStats{Throughput: rate, Nodes: shown, DOT: rt.graph.statsDOT(id, rate, shown, edges)}, true
 }
 
 // HTTPOut implements api.Engine.
@@ -592,14 +592,6 @@ func (e *engine) HTTPOut(id string) (http.Handler, bool) {
 		return nil, false
 	}
 	return rt.task.HTTPHandler(), true
-}
-
-// onEvent counts the events of a running task (inside WritePoint); the
-// registry's observer records them per topic.
-func (e *engine) onEvent(rt *runningTask, ev *pipeline.Event) {
-	if c := rt.events[ev.Node]; c != nil && int(ev.Level) >= 0 && int(ev.Level) < 4 {
-		c[ev.Level].Add(1)
-	}
 }
 
 // Topics implements api.Engine.
