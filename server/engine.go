@@ -67,6 +67,9 @@ type engine struct {
 	ingressMu sync.Mutex
 	ingress   map[ingressKey]*atomic.Int64
 	closed    bool
+
+	handlersMu sync.Mutex
+	handlers   map[topicHandler]*countedHandler // the subscribed topic handlers
 }
 
 var _ api.Engine = (*engine)(nil)
@@ -99,7 +102,8 @@ type dbrpRoutes struct {
 type ingressKey struct{ db, rp, measurement string }
 
 func newEngine(opts engineOptions) *engine {
-	e := &engine{opts: opts, tasks: map[string]*runningTask{}, ingress: map[ingressKey]*atomic.Int64{}}
+	e := &engine{opts: opts, tasks: map[string]*runningTask{}, ingress: map[ingressKey]*atomic.Int64{},
+		handlers: map[topicHandler]*countedHandler{}}
 	e.topics = newTopicRegistry(opts.Store)
 	e.alerts = alert.NewRegistry(e.logf)
 	e.alerts.SetObserver(func(topic string, ev *alert.Event, payload []byte) {
@@ -152,8 +156,43 @@ func (e *engine) subscribe(h store.Handler) error {
 		return err
 	}
 	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic}
-	_, err = handler.Subscribe(e.alerts, spec, env)
-	return err
+	// handler.Subscribe, with a count of the events handed to the
+	// handler: what it has not yet sent or dropped is its queue (/metrics).
+	m, err := spec.CompileMatch()
+	if err != nil {
+		return err
+	}
+	hd, err := spec.New(env)
+	if err != nil {
+		return err
+	}
+	c := &countedHandler{Handler: hd, kind: h.Kind}
+	if err := e.alerts.Subscribe(spec.Topic, spec.ID, m, c); err != nil {
+		hd.Close(context.Background())
+		return err
+	}
+	e.handlersMu.Lock()
+	e.handlers[topicHandler{h.Topic, h.ID}] = c
+	e.handlersMu.Unlock()
+	return nil
+}
+
+// topicHandler names a topic handler.
+type topicHandler struct{ topic, id string }
+
+// countedHandler is a topic handler that counts the events handed to it.
+// Every event a handler is handed ends counted once, as sent or dropped
+// (deliver.Queue's ledger), so handed - sent - dropped is what it still
+// holds: queued or being delivered.
+type countedHandler struct {
+	alert.Handler
+	kind   string
+	handed atomic.Int64
+}
+
+func (h *countedHandler) Deliver(ev *alert.Event, payload []byte) {
+	h.handed.Add(1)
+	h.Handler.Deliver(ev, payload)
 }
 
 // config is the kapacitor.conf of the handlers: without one, handlers
@@ -343,6 +382,9 @@ func (e *engine) HandlersChanged(topic string) error {
 		if h := e.alerts.Unsubscribe(topic, id); h != nil {
 			old = append(old, h)
 		}
+		e.handlersMu.Lock()
+		delete(e.handlers, topicHandler{topic, id})
+		e.handlersMu.Unlock()
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -674,4 +716,66 @@ func (m *rateMeter) sample(count int64, now time.Time) float64 {
 		m.at, m.count = now, count
 	}
 	return m.perSec
+}
+
+// taskCounts is what /metrics shows of a running task.
+type taskCounts struct {
+	ID      string
+	Points  int64 // points written to the task
+	Events  int64 // events its alert nodes sent
+	Nodes   []nodeCounts
+	Outputs []handlerCounts // its own handlers and sinks (.tcp(), httpPost(), ...)
+}
+
+// nodeCounts is what /metrics shows of one node.
+type nodeCounts struct {
+	Name, Kind                 string
+	Collected, Emitted, Errors int64
+	Cardinality                int64
+	Alerts                     *[4]int64 // by level for alert nodes: OK, INFO, WARNING, CRITICAL
+}
+
+// handlerCounts is what /metrics shows of a handler.
+type handlerCounts struct {
+	Topic, ID, Kind        string // topic handlers; Name for a task's own
+	Name                   string // kind and target ("tcp 127.0.0.1:9000")
+	Sent, Retried, Dropped int64
+	Queued                 int64 // events held, queued or being sent; -1: unknown
+}
+
+// counts returns the counters of every running task and topic handler,
+// for /metrics. The points and events of a task come from the engine's
+// own counts; the handlers' from their delivery ledgers.
+func (e *engine) counts() ([]taskCounts, []handlerCounts) {
+	e.mu.Lock()
+	tasks := e.sortedTasks()
+	e.mu.Unlock()
+	var out []taskCounts
+	for _, rt := range tasks {
+		st := rt.task.Stats()
+		tc := taskCounts{ID: rt.spec.ID, Points: st.Points, Events: st.Events}
+		for _, n := range rt.task.NodeStats() {
+			tc.Nodes = append(tc.Nodes, nodeCounts{Name: n.Name, Kind: n.Kind, Collected: n.Collected, Emitted: n.Emitted,
+				Errors: n.Errors, Cardinality: int64(n.Cardinality), Alerts: n.Alerts})
+		}
+		for _, h := range rt.task.HandlerStats() {
+			// ENGINE: deliver.Stats has no queue depth, and the task's
+			// own handlers cannot be wrapped from here.
+			tc.Outputs = append(tc.Outputs, handlerCounts{Name: h.Name, Sent: h.Sent, Retried: h.Retried, Dropped: h.Dropped, Queued: -1})
+		}
+		out = append(out, tc)
+	}
+	e.handlersMu.Lock()
+	hs := make([]handlerCounts, 0, len(e.handlers))
+	for k, c := range e.handlers {
+		st := c.Stats()
+		handed := c.handed.Load()
+		hs = append(hs, handlerCounts{Topic: k.topic, ID: k.id, Kind: c.kind, Name: st.Name, Sent: st.Sent, Retried: st.Retried,
+			Dropped: st.Dropped, Queued: max(0, handed-st.Sent-st.Dropped)})
+	}
+	e.handlersMu.Unlock()
+	sort.Slice(hs, func(i, j int) bool {
+		return hs[i].Topic < hs[j].Topic || hs[i].Topic == hs[j].Topic && hs[i].ID < hs[j].ID
+	})
+	return out, hs
 }

@@ -88,12 +88,15 @@ func New(opts Options) (*Server, error) {
 		Log:    &logWriter{log: log},
 		Store:  st,
 	})
+	m := &metrics{e: s.engine}
 	s.api = api.New(api.Options{
 		Store: st, Engine: s.engine, Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID,
 		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize,
 		RejectPartialWrites: cfg.HTTP.PartialWrites == "kapacitor",
 		AuthEnabled:         cfg.HTTP.AuthEnabled, LogEnabled: cfg.HTTP.LogEnabled, Logger: log, Cmdline: opts.Cmdline,
+		Metrics:             metricsHandler(m),
 	})
+	m.api = s.api
 	s.restoreTasks()
 	if cfg.Load.Enabled {
 		s.Reload()

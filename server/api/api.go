@@ -48,6 +48,8 @@ type Options struct {
 	Cmdline             []string     // shown by /debug/vars
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, if set, serves GET /metrics (Prometheus' text format).
+	Metrics http.Handler
 }
 
 // API is Kapacitor's HTTP API over a store and an engine.
@@ -57,6 +59,28 @@ type API struct {
 	draining atomic.Bool
 	taskMu   sync.Mutex // serialises task and template changes
 	writes   sync.WaitGroup
+	counts   writeCounts
+}
+
+// writeCounts count what the write endpoints answered.
+type writeCounts struct {
+	accepted, rejected, points, badLines, bytes atomic.Int64
+}
+
+// WriteStats counts the writes the API answered, for /metrics.
+type WriteStats struct {
+	Accepted int64 // requests answered 2xx
+	Rejected int64 // requests answered 4xx or 5xx (bad lines, too large, draining, no db)
+	Points   int64 // points decoded and routed
+	BadLines int64 // lines rejected
+	Bytes    int64 // bodies, after gzip
+}
+
+// WriteStats returns the write counters.
+func (a *API) WriteStats() WriteStats {
+	c := &a.counts
+	return WriteStats{Accepted: c.accepted.Load(), Rejected: c.rejected.Load(), Points: c.points.Load(),
+		BadLines: c.badLines.Load(), Bytes: c.bytes.Load()}
 }
 
 // New returns the API.
@@ -95,6 +119,9 @@ func (a *API) routes() {
 	m.HandleFunc(basePath+"/alerts/topics/", a.topicRoute)
 	m.HandleFunc(basePath+"/users", a.users)
 	m.HandleFunc(basePath+"/users/", a.user)
+	if a.opts.Metrics != nil {
+		m.Handle("GET /metrics", a.opts.Metrics)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 	})

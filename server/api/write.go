@@ -79,9 +79,17 @@ func (a *API) writeV2(w http.ResponseWriter, r *http.Request) {
 // is good it is `{"error":"unable to parse ..."}`. Telegraf drops a batch
 // answered with such a JSON body, so nothing good is lost and nothing
 // bad is retried.
-func (a *API) writeLines(w http.ResponseWriter, r *http.Request, db, rp, precision string) {
+func (a *API) writeLines(rw http.ResponseWriter, r *http.Request, db, rp, precision string) {
 	a.writes.Add(1)
 	defer a.writes.Done()
+	w := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+	defer func() {
+		if w.status < 300 {
+			a.counts.accepted.Add(1)
+		} else {
+			a.counts.rejected.Add(1)
+		}
+	}()
 	if a.draining.Load() {
 		w.Header().Set("Retry-After", "10")
 		writeInfluxError(w, http.StatusServiceUnavailable, "the server is shutting down")
@@ -121,6 +129,9 @@ func (a *API) writeLines(w http.ResponseWriter, r *http.Request, db, rp, precisi
 	}
 	res := a.opts.Engine.Write(WriteRequest{DB: db, RP: rp, Precision: precision, Body: data, Now: a.opts.Now(),
 		AllOrNothing: a.opts.RejectPartialWrites})
+	a.counts.bytes.Add(int64(len(data)))
+	a.counts.points.Add(int64(res.Points))
+	a.counts.badLines.Add(int64(len(res.Bad)))
 	if len(res.Bad) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
