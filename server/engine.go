@@ -76,13 +76,13 @@ var _ api.Engine = (*engine)(nil)
 
 // runningTask is a compiled task and what the server counts of it.
 type runningTask struct {
-	task   *pipeline.Task // safe for concurrent writers
-	spec   api.TaskSpec
-	info   *tickscript.Info
-	graph  *graph
-	rate   rateMeter
-	stop   chan struct{} // closed when the task stops: its clock ends
-	once   sync.Once
+	task  *pipeline.Task // safe for concurrent writers
+	spec  api.TaskSpec
+	info  *tickscript.Info
+	graph *graph
+	rate  rateMeter
+	stop  chan struct{} // closed when the task stops: its clock ends
+	once  sync.Once
 }
 
 // routeTable maps (db, rp) to the tasks that read it. It is replaced

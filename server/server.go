@@ -94,7 +94,7 @@ func New(opts Options) (*Server, error) {
 		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize,
 		RejectPartialWrites: cfg.HTTP.PartialWrites == "kapacitor",
 		AuthEnabled:         cfg.HTTP.AuthEnabled, LogEnabled: cfg.HTTP.LogEnabled, Logger: log, Cmdline: opts.Cmdline,
-		Metrics:             metricsHandler(m),
+		Metrics: metricsHandler(m),
 	})
 	m.api = s.api
 	s.restoreTasks()
