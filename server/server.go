@@ -25,6 +25,9 @@ import (
 type Options struct {
 	Config *config.Config // resolved (config.Resolve)
 	Logger *slog.Logger   // nil: text logs to stderr
+	// LogLevel, if set, is the level of Logger's handler, which
+	// `kapacitor level` (POST /kapacitor/v1/loglevel) changes.
+	LogLevel *slog.LevelVar
 	// Listener, if set, is used instead of listening on
 	// Config.HTTP.BindAddress (tests pass one on a free port).
 	Listener net.Listener
@@ -94,7 +97,7 @@ func New(opts Options) (*Server, error) {
 		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize,
 		RejectPartialWrites: cfg.HTTP.PartialWrites == "kapacitor",
 		AuthEnabled:         cfg.HTTP.AuthEnabled, LogEnabled: cfg.HTTP.LogEnabled, Logger: log, Cmdline: opts.Cmdline,
-		Metrics: metricsHandler(m),
+		Metrics: metricsHandler(m), LogLevel: opts.LogLevel,
 	})
 	m.api = s.api
 	s.restoreTasks()

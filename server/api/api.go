@@ -50,6 +50,9 @@ type Options struct {
 	Now func() time.Time
 	// Metrics, if set, serves GET /metrics (Prometheus' text format).
 	Metrics http.Handler
+	// LogLevel, if set, is changed by POST /kapacitor/v1/loglevel
+	// (`kapacitor level`).
+	LogLevel *slog.LevelVar
 }
 
 // API is Kapacitor's HTTP API over a store and an engine.
@@ -119,6 +122,7 @@ func (a *API) routes() {
 	m.HandleFunc(basePath+"/alerts/topics/", a.topicRoute)
 	m.HandleFunc(basePath+"/users", a.users)
 	m.HandleFunc(basePath+"/users/", a.user)
+	m.HandleFunc(basePath+"/loglevel", a.logLevel)
 	if a.opts.Metrics != nil {
 		m.Handle("GET /metrics", a.opts.Metrics)
 	}
@@ -138,6 +142,7 @@ func (a *API) Local() http.Handler { return a.serve(false) }
 func (a *API) serve(external bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.opts.Now()
+		uri := redactedURI(r) // before the path is rewritten
 		h := w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Request-Id", newRequestID())
@@ -164,8 +169,9 @@ func (a *API) serve(external bool) http.Handler {
 				}
 			}
 			if a.opts.LogEnabled && external {
-				a.opts.Logger.Info("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-					"duration", a.opts.Now().Sub(start).String(), "remote", r.RemoteAddr)
+				a.opts.Logger.Info("http request", "method", r.Method, "uri", uri, "proto", r.Proto, "status", rec.status,
+					"bytes", rec.bytes, "duration", a.opts.Now().Sub(start).String(), "remote", r.RemoteAddr,
+					"user_agent", r.UserAgent(), "request_id", h.Get("Request-Id"))
 			}
 		}()
 		if r.Method == http.MethodOptions {
@@ -204,6 +210,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	bytes  int64 // of the body, as sent (compressed if it was)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -217,7 +224,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // gzipWriter compresses a body; an answer without a body (204) stays

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -198,4 +199,55 @@ func (a *API) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeInfluxError(w, http.StatusBadRequest, "tickrun serve accepts only CREATE DATABASE on /query: it stores no data")
+}
+
+// logLevel serves POST /kapacitor/v1/loglevel (`kapacitor level`):
+// {"level": "debug"} sets the least level logged from now on.
+func (a *API) logLevel(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, "POST")
+		return
+	}
+	var b struct {
+		Level string `json:"level"`
+	}
+	if !a.decodeBody(w, r, &b, "invalid JSON") {
+		return
+	}
+	var l slog.Level
+	switch strings.ToUpper(b.Level) {
+	case "DEBUG":
+		l = slog.LevelDebug
+	case "INFO":
+		l = slog.LevelInfo
+	case "WARN", "WARNING":
+		l = slog.LevelWarn
+	case "ERROR":
+		l = slog.LevelError
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid log level %q: want debug, info, warn or error", b.Level))
+		return
+	}
+	if a.opts.LogLevel == nil {
+		writeError(w, http.StatusBadRequest, "the log level of this server cannot be changed")
+		return
+	}
+	a.opts.LogLevel.Set(l)
+	a.opts.Logger.Info("log level changed", "level", l.String())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// redactedURI is the request's path and query with credentials
+// replaced, for the request log (kapacitord hides p= likewise).
+func redactedURI(r *http.Request) string {
+	u := *r.URL
+	if q := u.Query(); q.Has("p") || q.Has("token") {
+		for _, k := range []string{"p", "token"} {
+			if q.Has(k) {
+				q.Set(k, "[REDACTED]")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.RequestURI()
 }
