@@ -277,4 +277,3 @@ func TestServeProcessSIGKILL(t *testing.T) {
 	p.signal(syscall.SIGTERM)
 	require.Equal(t, exitOK, p.wait())
 }
-
