@@ -95,8 +95,17 @@ type routeTable struct {
 // also holding the tasks that read every measurement, and those alone
 // for measurements no task names.
 type dbrpRoutes struct {
-	byMeasurement map[string][]*runningTask
+	byMeasurement map[string]*route
 	all           []*runningTask
+}
+
+// route is where the points of one measurement go; idx numbers the
+// routes of a dbrpRoutes, so that a write counts its points per
+// measurement in a slice.
+type route struct {
+	name    string
+	targets []*runningTask
+	idx     int
 }
 
 type ingressKey struct{ db, rp, measurement string }
@@ -427,7 +436,7 @@ func (e *engine) rebuildRoutes() {
 		for _, d := range dbrps {
 			r := rt.byDBRP[d]
 			if r == nil {
-				r = &dbrpRoutes{byMeasurement: map[string][]*runningTask{}}
+				r = &dbrpRoutes{byMeasurement: map[string]*route{}}
 				rt.byDBRP[d] = r
 			}
 			names, all := t.task.Measurements()
@@ -436,13 +445,18 @@ func (e *engine) rebuildRoutes() {
 				continue
 			}
 			for _, m := range names {
-				r.byMeasurement[m] = append(r.byMeasurement[m], t)
+				ro := r.byMeasurement[m]
+				if ro == nil {
+					ro = &route{name: m, idx: len(r.byMeasurement)}
+					r.byMeasurement[m] = ro
+				}
+				ro.targets = append(ro.targets, t)
 			}
 		}
 	}
 	for _, r := range rt.byDBRP {
-		for m, list := range r.byMeasurement {
-			r.byMeasurement[m] = append(list, r.all...)
+		for _, ro := range r.byMeasurement {
+			ro.targets = append(ro.targets, r.all...)
 		}
 	}
 	e.routes.Store(rt)
@@ -480,7 +494,20 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 	d.OnError = func(le *lineproto.LineError) {
 		res.Bad = append(res.Bad, api.LineError{Line: le.Line, Text: le.Text, Reason: influxReason(le.Text, le.Err)})
 	}
-	counts := map[string]int64{}
+	// Lines of a batch mostly repeat the measurement of the line before
+	// (Telegraf writes a plugin's metrics together): the route of the
+	// last measurement is kept at hand, so that such a point costs a
+	// string comparison, not a map lookup. Points are counted per route in
+	// a slice; measurements no task names, in a map.
+	var counts []int64
+	var other map[string]int64
+	if routes != nil {
+		counts = make([]int64, len(routes.byMeasurement))
+	}
+	var last string
+	var ro *route
+	var targets []*runningTask
+	first := true
 	for {
 		p, err := d.Next()
 		if err != nil || p == nil {
@@ -490,10 +517,21 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 		if routes == nil {
 			continue
 		}
-		counts[p.Name]++
-		targets, ok := routes.byMeasurement[p.Name]
-		if !ok {
-			targets = routes.all
+		if first || p.Name != last {
+			first, last = false, p.Name
+			if ro = routes.byMeasurement[p.Name]; ro != nil {
+				targets = ro.targets
+			} else {
+				targets = routes.all
+			}
+		}
+		if ro != nil {
+			counts[ro.idx]++
+		} else {
+			if other == nil {
+				other = map[string]int64{}
+			}
+			other[p.Name]++
 		}
 		for _, t := range targets {
 			// A task closed meanwhile (redefined, disabled) refuses the
@@ -505,12 +543,23 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 	// the others of their chunk.
 	sort.SliceStable(res.Bad, func(i, j int) bool { return res.Bad[i].Line < res.Bad[j].Line })
 	if routes != nil {
-		e.addIngress(req.DB, req.RP, counts)
+		for _, ro := range routes.byMeasurement {
+			if n := counts[ro.idx]; n > 0 {
+				if other == nil {
+					other = map[string]int64{}
+				}
+				other[ro.name] += n
+			}
+		}
+		e.addIngress(req.DB, req.RP, other)
 	}
 	return res
 }
 
 func (e *engine) addIngress(db, rp string, counts map[string]int64) {
+	if len(counts) == 0 {
+		return
+	}
 	e.ingressMu.Lock()
 	defer e.ingressMu.Unlock()
 	for m, n := range counts {
