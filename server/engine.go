@@ -12,6 +12,12 @@ package server
 //
 //   - node statistics are the engine's (Task.NodeStats), but for
 //     avg_exec_time_ns, which it does not measure (0, shown "0s");
+//   - the queue depth of a topic handler is counted here (countedHandler);
+//     a task's own handlers (.tcp() ...) have none (ENGINE: deliver.Stats
+//     could carry it);
+//   - a write body is decoded through an io.Reader and a fresh decoder
+//     (ENGINE: a decoder that takes a []byte and can be reset would spare
+//     ~1 MB of copies and buffers per 5,000-line batch).
 //   - alert state is recorded from the registry's events into the store
 //     and given back to the tasks (Options.AlertState) and the topics
 //     (Registry.SetRestore) after a restart.
