@@ -91,6 +91,12 @@ type Options struct {
 	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
 	// httppost handlers. Without it those handlers are errors.
 	Config *kapconf.Config
+	// WallClock runs stats() and deadman() on the wall clock, as
+	// Kapacitor does: their intervals are driven by Task.Tick, which a
+	// server calls, and no longer by the times of the points, so that a
+	// deadman fires on a stream that went silent. Without it (tickrun run)
+	// they run on the data's clock and a replay is reproducible.
+	WallClock bool
 }
 
 // Stats counts what a task has done.
@@ -447,6 +453,35 @@ func (t *Task) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Tick advances the wall-clock nodes of a task compiled with
+// Options.WallClock (stats, deadman) to now: every interval boundary
+// reached is reported, as Kapacitor's tickers do. The first call starts
+// their clocks (a server calls it when it starts the task). Tick returns
+// when the next boundary is due, so that the caller can sleep until then;
+// it returns the zero time when the task has no wall-clock node, was not
+// compiled with WallClock, or is closed. It is safe for concurrent use
+// with the write methods.
+func (t *Task) Tick(now time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || !t.opts.WallClock || t.alerts == nil {
+		return time.Time{}
+	}
+	var next int64
+	for _, n := range t.nodes {
+		if s, ok := n.(*statsNode); ok {
+			s.tick(now.UnixNano())
+			if next == 0 || s.next < next {
+				next = s.next
+			}
+		}
+	}
+	if next == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, next).UTC()
 }
 
 // Stats returns what the task has done so far.

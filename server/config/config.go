@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -57,6 +58,36 @@ type Config struct {
 	Load     LoadDir    `toml:"load"`
 	InfluxDB []InfluxDB `toml:"influxdb" env-config:"implicit-index"`
 	Deadman  Deadman    `toml:"deadman"`
+	Logging  Logging    `toml:"logging"`
+}
+
+// Logging is the [logging] section.
+type Logging struct {
+	// File is where logs go: "STDERR" (the default), "STDOUT" or a
+	// file's path, appended to.
+	File string `toml:"file"`
+	// Level is the least level logged: DEBUG, INFO (the default), WARN
+	// or ERROR (kapacitord knows DEBUG, INFO and ERROR).
+	Level string `toml:"level"`
+	// Format is tickrun's own key: "logfmt" (the default, as kapacitord
+	// writes) or "json", one object a line.
+	Format string `toml:"format"`
+}
+
+// SlogLevel returns the level as log/slog's; ok is false for a name
+// that is none of DEBUG, INFO, WARN, WARNING, ERROR (any case).
+func (l Logging) SlogLevel() (level slog.Level, ok bool) {
+	switch strings.ToUpper(l.Level) {
+	case "DEBUG":
+		return slog.LevelDebug, true
+	case "", "INFO":
+		return slog.LevelInfo, true
+	case "WARN", "WARNING":
+		return slog.LevelWarn, true
+	case "ERROR", "OFF":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
 }
 
 // HTTP is the [http] section.
@@ -124,6 +155,7 @@ func Default() *Config {
 		HTTP:     HTTP{BindAddress: DefaultBindAddress, LogEnabled: true, ShutdownTimeout: Duration(DefaultDrainTimeout), MaxBodySize: DefaultMaxBodySize},
 		InfluxDB: []InfluxDB{{Enabled: true, Name: "default", URLs: []string{"http://localhost:8086"}, Compression: "gzip"}},
 		Deadman:  Deadman{Interval: Duration(defaultDeadmanPeriod), ID: defaultDeadmanID, Message: defaultDeadmanMsg},
+		Logging:  Logging{File: "STDERR", Level: "INFO", Format: "logfmt"},
 	}
 }
 
@@ -283,6 +315,14 @@ func (c *Config) Validate() error {
 	case "", "influxdb", "kapacitor":
 	default:
 		return fmt.Errorf("%s: [http] partial-writes: want \"influxdb\" or \"kapacitor\"", c.fileName())
+	}
+	if _, ok := c.Logging.SlogLevel(); !ok {
+		return fmt.Errorf("%s: [logging] level: want DEBUG, INFO, WARN or ERROR", c.fileName())
+	}
+	switch c.Logging.Format {
+	case "", "logfmt", "json":
+	default:
+		return fmt.Errorf("%s: [logging] format: want \"logfmt\" or \"json\"", c.fileName())
 	}
 	if _, err := time.ParseDuration(time.Duration(c.HTTP.ShutdownTimeout).String()); err != nil || c.HTTP.ShutdownTimeout < 0 {
 		return fmt.Errorf("%s: [http] shutdown-timeout: want a positive duration", c.fileName())
