@@ -94,7 +94,7 @@ func New(opts Options) (*Server, error) {
 	m := &metrics{e: s.engine}
 	s.api = api.New(api.Options{
 		Store: st, Engine: s.engine, Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID,
-		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize,
+		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize, MaxScriptSize: cfg.HTTP.MaxScriptSize,
 		RejectPartialWrites: cfg.HTTP.PartialWrites == "kapacitor",
 		AuthEnabled:         cfg.HTTP.AuthEnabled, LogEnabled: cfg.HTTP.LogEnabled, Logger: log, Cmdline: opts.Cmdline,
 		Metrics: metricsHandler(m), LogLevel: opts.LogLevel,

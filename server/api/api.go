@@ -38,6 +38,9 @@ type Options struct {
 	// (default-retention-policy; "" as in kapacitord).
 	DefaultRP   string
 	MaxBodySize int64 // bytes; larger bodies get 413
+	// MaxScriptSize bounds a task's or template's script, in bytes
+	// (0: 1 MiB); a larger one gets 400.
+	MaxScriptSize int64
 	// RejectPartialWrites answers a body with a bad line as Kapacitor
 	// does: nothing of it is written, and the 400 is plain text. The
 	// default is InfluxDB's answer (see writeLines).

@@ -22,6 +22,7 @@ const (
 	LocalBindAddress     = "127.0.0.1:9092"
 	DefaultDataDir       = "tickrun-data"
 	DefaultMaxBodySize   = 25 << 20 // bytes; kapacitord has no limit
+	DefaultMaxScriptSize = 1 << 20  // bytes of one TICKscript; kapacitord has no limit
 	DefaultDrainTimeout  = 10 * time.Second
 	defaultBoltFile      = "kapacitor.db"
 	defaultLoadDir       = "load"
@@ -100,6 +101,11 @@ type HTTP struct {
 	// MaxBodySize is tickrun's own key: the largest request body in
 	// bytes; larger ones get 413.
 	MaxBodySize int64 `toml:"max-body-size"`
+	// MaxScriptSize is tickrun's own key: the largest TICKscript a task
+	// or template may have, in bytes; a larger one gets 400 (binding and
+	// checking are linear, but a script of megabytes still costs seconds
+	// of CPU per define).
+	MaxScriptSize int64 `toml:"max-script-size"`
 	// PartialWrites is tickrun's own key: how a write with a bad line
 	// is answered. "influxdb" (the default) keeps the good lines and
 	// answers a JSON 400 naming the bad ones, which Telegraf drops;
@@ -288,6 +294,9 @@ func (c *Config) Resolve() (notice string) {
 	}
 	if c.HTTP.MaxBodySize <= 0 {
 		c.HTTP.MaxBodySize = DefaultMaxBodySize
+	}
+	if c.HTTP.MaxScriptSize <= 0 {
+		c.HTTP.MaxScriptSize = DefaultMaxScriptSize
 	}
 	if c.Hostname == "" {
 		c.Hostname = "localhost"
