@@ -93,6 +93,10 @@ func TestDecoder(t *testing.T) {
 		{name: "bad timestamp",
 			input: "m f=1 12x\n",
 			bad:   map[int]string{1: ""}},
+		{name: "non-finite floats are rejected, as in InfluxDB 1.x",
+			input:  "m f=Inf 1\nm f=-Inf 2\nm f=+Inf 3\nm f=NaN 4\nm f=-NaN 5\nm f=1e999 6\nm f=-inf,g=1 7\nm f=-1.5e3 8\n",
+			points: []string{"m f=-1500 1970-01-01T00:00:00.000000008Z"},
+			bad:    map[int]string{1: "", 2: "invalid number", 3: "", 4: "", 5: "invalid number", 6: "invalid number", 7: "invalid number"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
