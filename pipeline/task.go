@@ -405,6 +405,7 @@ func (t *Task) Write(db, rp, name string, tags map[string]string, fields map[str
 func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, precision lineproto.Precision, onError func(*lineproto.LineError)) (bad int, err error) {
 	d := lineproto.NewDecoder(r)
 	d.Database, d.RP, d.Precision, d.OnError = db, rp, precision, onError
+	d.MaxReported = -1 // onError sees every bad line
 	for {
 		p, err := d.Next()
 		if err != nil {

@@ -179,3 +179,56 @@ func TestVarHints_issue16(t *testing.T) {
 	require.Equal(t, 2, run([]string{"run", "--var", "thresold=5", script}, strings.NewReader(""), &stdout, &stderr))
 	assert.Contains(t, stderr.String(), `missing value for var "threshold". (a value was given for "thresold"?)`)
 }
+
+// Issue 16: seconds-precision input without --precision s gave "0
+// alerts", exit 0: every timestamp landed in 1970. run and explain warn
+// once with the flag to use.
+func TestPrecisionWarning_issue16(t *testing.T) {
+	script := writeScript(t, `stream|from()|window().period(10s).every(10s)|count('v')|alert().crit(lambda: "count" > 0).details('')`)
+	var in strings.Builder
+	for i := range 30 {
+		fmt.Fprintf(&in, "m v=1 %d\n", 1700000000+i)
+	}
+	for _, cmd := range []string{"run", "explain"} {
+		var stdout, stderr bytes.Buffer
+		require.Equal(t, 0, run([]string{cmd, script}, strings.NewReader(in.String()), &stdout, &stderr), stderr.String())
+		assert.Equal(t, 1, strings.Count(stderr.String(), "tickrun: warning: timestamps look like seconds: 1700000000 read as nanoseconds is 1970-01-01T00:00:01.7Z; use --precision s"), "%s: %s", cmd, stderr.String())
+	}
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"run", "--precision", "s", script}, strings.NewReader(in.String()), &stdout, &stderr))
+	assert.NotContains(t, stderr.String(), "look like")
+	assert.Contains(t, stderr.String(), "2 alerts")
+}
+
+// Issue 16: a 10 MB bad line was echoed whole, binary garbage echoed raw
+// control bytes, bad-line reports had no cap; --strict makes a bad line
+// fail the run, and a run where every line was bad says so.
+func TestBadLineReports_issue16(t *testing.T) {
+	script := writeScript(t, `stream|from()|alert().crit(lambda: "v" > 1).details('')`)
+	var in strings.Builder
+	in.WriteString("m v=\x1b[31mred\x07 1\n")
+	in.WriteString("m v=" + strings.Repeat("9", 10<<20) + "x 2\n")
+	for i := range 30 {
+		fmt.Fprintf(&in, "m v=bad%d\n", i)
+	}
+	in.WriteString("m v=2 3\n")
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, run([]string{"run", script}, strings.NewReader(in.String()), &stdout, &stderr))
+	out := stderr.String()
+	assert.Less(t, len(out), 20_000, "no line echoed whole")
+	assert.NotContains(t, out, "\x1b")
+	assert.NotContains(t, out, "\x07")
+	assert.Contains(t, out, `\x1b[31mred\x07`)
+	assert.Contains(t, out, "bytes, the first 200 shown")
+	assert.Equal(t, 20, strings.Count(out, "stdin:line "))
+	assert.Contains(t, out, "tickrun: 12 more bad lines (not reported one by one)")
+	assert.Contains(t, out, "tickrun: 1 points, 32 bad lines, 1 alerts")
+
+	stderr.Reset()
+	assert.Equal(t, 1, run([]string{"run", "--strict", script}, strings.NewReader("m v=2 1\nm v=\n"), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "tickrun: --strict: 1 bad lines")
+
+	stderr.Reset()
+	require.Equal(t, 0, run([]string{"run", script}, strings.NewReader("{\"not\": \"line protocol\"}\n[1, 2]\n"), &stdout, &stderr))
+	assert.Contains(t, stderr.String(), "tickrun: every line of the input was bad (2 lines): is it line protocol?")
+}
