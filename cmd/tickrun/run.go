@@ -18,6 +18,7 @@ import (
 
 type runCmd struct {
 	taskFlags     `embed:""`
+	backtestFlags `embed:""`    // backtest.go
 	Print         bool          `name:"print" help:"Also write each alert event to stdout, one JSON per line."`
 	DrainTimeout  time.Duration `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered; what is left is dropped."`
 	QueueSize     int           `name:"queue-size" default:"10000" placeholder:"N" help:"Events queued per handler; when full, new events are dropped (handler files may set queue-size)."`
@@ -38,6 +39,9 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 		InFlight: r.InFlight, Attempts: r.RetryAttempts, RetryMaxTime: r.RetryMaxTime}}
 	if r.Print {
 		opts.OnEvent = func(_ *pipeline.Event, payload []byte) { stdout.Write(append(payload, '\n')) }
+	}
+	if code := r.prepare(&opts, stderr); code != exitOK {
+		return code
 	}
 	l, code := r.load(opts, stderr)
 	if l == nil {
@@ -63,7 +67,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	}()
 	in, restore := interruptible(ctx, stdin)
 	defer restore()
-	dec, code := l.feed(ctx, in, stderr)
+	bad, code := r.input(ctx, l, in, stderr)
 	drain, cancel := context.WithTimeout(context.Background(), r.DrainTimeout)
 	defer cancel()
 	if err := l.task.Close(drain); err != nil {
@@ -72,7 +76,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 			code = exitFailed
 		} // else the undelivered events are counted as dropped: exit 3 below
 	}
-	if r.summary(l.task, dec.BadLines(), stderr) > 0 && code == exitOK {
+	if r.summary(l.task, bad, stderr) > 0 && code == exitOK {
 		code = exitDropped
 	}
 	return code

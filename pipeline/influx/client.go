@@ -174,6 +174,10 @@ func (c *Client) Write(ctx context.Context, w WriteRequest) error {
 	return nil
 }
 
+// QuoteIdent quotes an InfluxQL identifier where it needs quotes, as
+// Kapacitor writes the names in the statements it makes.
+func QuoteIdent(name string) string { return influxql.QuoteIdent(name) }
+
 // CreateDatabase runs CREATE DATABASE for name (quoted as InfluxQL needs);
 // InfluxDB accepts it when the database already exists.
 func (c *Client) CreateDatabase(ctx context.Context, name string) error {
