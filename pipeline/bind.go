@@ -156,7 +156,7 @@ func (b *binder) typedVar(d *ast.VarDecl) (value, error) {
 		if x, ok := b.opts.VarValues[d.Name.Name]; ok {
 			return b.givenVar(d, typ, x)
 		}
-		return value{}, ast.Errorf(d.Pos, "missing value for var %q.", d.Name.Name)
+		return value{}, ast.Errorf(d.Pos, "missing value for var %q of type %s: give it with --vars FILE or --var %s=VALUE", d.Name.Name, typ, d.Name.Name)
 	}
 	if typ == "lambda" {
 		x, err := parser.ParseExpr("var "+d.Name.Name, s)
@@ -481,7 +481,6 @@ var unsupportedNodes = map[string]bool{
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
 var unsupportedProps = map[string]bool{
-	"alert.category": true, "alert.inhibit": true,
 	"alert.pagerDuty": true,
 	"alert.opsGenie":  true, "alert.hipChat": true,
 	"alert.alerta": true, "alert.sensu": true, "alert.pushover": true, "alert.talk": true,

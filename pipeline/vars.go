@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"regexp"
 	"sort"
 	"strings"
@@ -90,13 +91,14 @@ func decodeJSON(data []byte, v any) error {
 func describeJSONError(data []byte, err error) string {
 	var se *json.SyntaxError
 	if errors.As(err, &se) {
-		off := int(se.Offset)
-		if off > len(data) {
-			off = len(data)
-		}
+		off := int(se.Offset) - 1 // Offset is just past the bad byte
+		off = max(0, min(off, len(data)))
 		line := 1 + bytes.Count(data[:off], []byte("\n"))
 		col := off - bytes.LastIndexByte(data[:off], '\n')
 		return fmt.Sprintf("line %d, column %d: %v", line, col, err)
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return "the JSON ends too early"
 	}
 	var te *json.UnmarshalTypeError
 	if errors.As(err, &te) {
@@ -311,8 +313,9 @@ func (v value) varType() string {
 type VarInfo struct {
 	Name string
 	Type string // bool, int, float, duration, string, regex, lambda, list or star
-	// Default is the value in the script, as written; "" for a typed
-	// declaration (`var crit lambda`), which needs a value from outside.
+	// Default is the value in the script, as written (a string without
+	// its quotes, a lambda without "lambda:"); "" for a typed declaration
+	// (`var crit lambda`), which needs a value from outside.
 	Default     string
 	Required    bool   // declared with a type and no value
 	Description string // the comment on the lines right above the declaration
@@ -375,6 +378,9 @@ func DeclaredVars(srcName, src string) ([]VarInfo, error) {
 				continue
 			}
 			consts[info.Name] = c
+			if c.Kind == eval.String {
+				info.Default = c.Str()
+			}
 			info.Type = value{isScalar: true, scalar: c}.varType()
 			if info.Type == "" {
 				continue

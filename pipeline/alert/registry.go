@@ -37,6 +37,7 @@ type Registry struct {
 	// observe, if set, sees every event published to a topic, with the
 	// topic's JSON of it (a server records the topics' events).
 	observe func(topic string, ev *Event, payload []byte)
+	inhibit inhibitors // inhibit.go
 }
 
 // Topic is a named topic, or the anonymous topic of an alert node's own
