@@ -207,7 +207,9 @@ func (t *Task) QueryStats() []QueryStats {
 	defer t.mu.Unlock()
 	var out []QueryStats
 	for _, q := range t.queryNodes() {
-		out = append(out, q.stats)
+		s := q.stats
+		s.Node = q.name
+		out = append(out, s)
 	}
 	return out
 }
