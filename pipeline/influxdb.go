@@ -48,6 +48,7 @@ func InfluxDBConfigs(c *kapconf.Config) ([]influx.Config, error) {
 			Name: s.String("name"), URLs: s.Strings("urls"), Default: s.Bool("default"),
 			Disabled: !s.Bool("enabled"), Username: s.String("username"), Password: s.String("password"),
 			Token: s.String("token"), InsecureSkipVerify: s.Bool("insecure-skip-verify"),
+			Uncompressed: s.Value("compression") == "none",
 		}
 		if t := s.String("timeout"); t != "" {
 			d, err := time.ParseDuration(t)

@@ -26,22 +26,25 @@ const replaySlice = time.Hour
 // series). Tags come from the series; a field InfluxDB types as integer
 // (SHOW FIELD KEYS) is an int, every other number a float. It uses the
 // default InfluxDB of the task (Options.InfluxDB or [[influxdb]]) and
-// returns the number of points written. A failed query ends it.
-func (t *Task) ReplayStream(ctx context.Context, db, rp string, start, stop time.Time) (int64, error) {
+// returns what it did. A failed query ends it.
+func (t *Task) ReplayStream(ctx context.Context, db, rp string, start, stop time.Time) (ReplayStats, error) {
+	var st ReplayStats
 	clients := &influxClients{opts: &t.opts}
 	defer clients.close()
 	c, err := clients.client("")
 	if err != nil {
-		return 0, err
+		return st, err
 	}
 	q := func(text string) (*influx.Response, error) {
+		began := time.Now()
+		defer func() { st.Queries++; st.Wait += time.Since(began) }()
 		return c.Query(ctx, influx.QueryRequest{Command: text})
 	}
 	names, all := t.Measurements()
 	if all {
 		resp, err := q("SHOW MEASUREMENTS ON " + quoteIdent(db))
 		if err != nil {
-			return 0, err
+			return st, err
 		}
 		names = nil
 		for _, s := range seriesOf(resp) {
@@ -56,7 +59,7 @@ func (t *Task) ReplayStream(ctx context.Context, db, rp string, start, stop time
 	for _, m := range names {
 		resp, err := q("SHOW FIELD KEYS ON " + quoteIdent(db) + " FROM " + quoteIdent(rp) + "." + quoteIdent(m))
 		if err != nil {
-			return 0, err
+			return st, err
 		}
 		ints[m] = map[string]bool{}
 		for _, s := range seriesOf(resp) {
@@ -67,40 +70,86 @@ func (t *Task) ReplayStream(ctx context.Context, db, rp string, start, stop time
 			}
 		}
 	}
-	var written int64
-	for from := start; from.Before(stop); from = from.Add(replaySlice) {
-		to := from.Add(replaySlice)
-		if to.After(stop) {
-			to = stop
-		}
-		var points []*Point
-		for _, m := range names {
-			text := fmt.Sprintf("SELECT * FROM %s.%s.%s WHERE time >= '%s' AND time < '%s' GROUP BY *",
-				quoteIdent(db), quoteIdent(rp), quoteIdent(m), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
-			resp, err := q(text)
-			if err != nil {
-				return written, err
+	// The next slice is fetched while the points of this one go through
+	// the task: InfluxDB works while the pipeline does.
+	type slice struct {
+		points []*Point
+		err    error
+	}
+	fetchCtx, cancel := context.WithCancel(ctx)
+	slices := make(chan slice, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer close(slices)
+		for from := start; from.Before(stop); from = from.Add(replaySlice) {
+			to := from.Add(replaySlice)
+			if to.After(stop) {
+				to = stop
 			}
-			for _, s := range seriesOf(resp) {
-				pts, err := seriesPoints(s, db, rp, ints[s.Name])
-				if err != nil {
-					return written, err
+			var sl slice
+			for _, m := range names {
+				text := fmt.Sprintf("SELECT * FROM %s.%s.%s WHERE time >= '%s' AND time < '%s' GROUP BY *",
+					quoteIdent(db), quoteIdent(rp), quoteIdent(m), from.UTC().Format(time.RFC3339Nano), to.UTC().Format(time.RFC3339Nano))
+				var resp *influx.Response
+				if resp, sl.err = q(text); sl.err != nil {
+					break
 				}
-				points = append(points, pts...)
+				for _, s := range seriesOf(resp) {
+					var pts []*Point
+					if pts, sl.err = seriesPoints(s, db, rp, ints[s.Name]); sl.err != nil {
+						break
+					}
+					sl.points = append(sl.points, pts...)
+				}
+				if sl.err != nil {
+					break
+				}
+			}
+			sort.SliceStable(sl.points, func(i, j int) bool { return sl.points[i].Timestamp < sl.points[j].Timestamp })
+			select {
+			case slices <- sl:
+			case <-fetchCtx.Done():
+				return
+			}
+			if sl.err != nil {
+				return
 			}
 		}
-		sort.SliceStable(points, func(i, j int) bool { return points[i].Timestamp < points[j].Timestamp })
-		for _, p := range points {
-			if err := ctx.Err(); err != nil {
-				return written, err
+	}()
+	var points int64
+feed:
+	for sl := range slices {
+		for _, p := range sl.points {
+			if err = ctx.Err(); err != nil {
+				break feed
 			}
-			if err := t.WritePoint(p); err != nil {
-				return written, err
+			if err = t.WritePoint(p); err != nil {
+				break feed
 			}
-			written++
+			points++
+		}
+		if sl.err != nil {
+			err = sl.err
+			break
 		}
 	}
-	return written, nil
+	cancel()
+	for range slices { // let the fetcher finish before reading its counters
+	}
+	<-done
+	if err == nil {
+		err = ctx.Err()
+	}
+	st.Points = points
+	return st, err
+}
+
+// ReplayStats counts what ReplayStream did.
+type ReplayStats struct {
+	Points  int64         // points written to the task
+	Queries int64         // queries sent
+	Wait    time.Duration // time spent waiting for InfluxDB's answers (decoding included)
 }
 
 // seriesOf returns every series of an answer.

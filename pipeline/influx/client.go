@@ -43,6 +43,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.InsecureSkipVerify {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // #nosec G402 -- the user asked for it in kapacitor.conf
 	}
+	tr.DisableCompression = cfg.Uncompressed
 	c.http = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	if c.cfg.UserAgent == "" {
 		c.cfg.UserAgent = "tickrun"
