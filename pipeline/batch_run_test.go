@@ -17,6 +17,7 @@ import (
 	"github.com/tickrun/tickrun/internal/testsink"
 	"github.com/tickrun/tickrun/pipeline"
 	"github.com/tickrun/tickrun/pipeline/influx"
+	"github.com/tickrun/tickrun/pipeline/kapconf"
 )
 
 // eventLog collects events as "id level time message".
@@ -207,4 +208,86 @@ func waitFor(t *testing.T, cond func() bool, what string) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// A raw query without GROUP BY gives batches without tags; default().tag()
+// makes the tag part of the batch's group, as in Kapacitor
+// (shared/batch-cases/README.md): the alert id is cpu:dc=unknown.
+func TestRunBatchesDefaultTagGroup(t *testing.T) {
+	srv := influxtest.Start(t, influxtest.Options{})
+	srv.ResetDatabase(t, "telegraf")
+	srv.Write(t, "telegraf", []byte("cpu,host=a usage=5i 1699999260000000000\ncpu,host=a usage=7i 1699999320000000000\n"))
+	var log eventLog
+	task, err := pipeline.Compile("t", "t.tick", `batch
+    |query('SELECT usage FROM "telegraf"."autogen"."cpu"')
+        .period(5m)
+        .every(5m)
+    |default()
+        .tag('dc', 'unknown')
+    |alert()
+        .crit(lambda: "usage" > 1)
+        .message('{{ index .Fields "usage" | printf "%T" }}')
+        .details('')
+`, pipeline.Options{OnEvent: log.add, InfluxDB: []influx.Config{{Name: "test", URLs: []string{srv.URL}}}})
+	require.NoError(t, err)
+	start := time.Date(2023, 11, 14, 22, 0, 0, 0, time.UTC)
+	require.NoError(t, task.RunBatches(context.Background(), start, start.Add(5*time.Minute)))
+	require.NoError(t, task.Close(context.Background()))
+	// The integer field arrives as a float64, as in Kapacitor (#1338).
+	assert.Equal(t, []string{"cpu:dc=unknown CRITICAL 2023-11-14T22:01:00Z float64"}, log.get())
+}
+
+// influxDBOut writes to the [[influxdb]] section .cluster() names (its
+// URLs and credentials), creates the database and its retention policy
+// with .create(), and writes `buffer` points a request.
+func TestInfluxDBOutClusterCreate(t *testing.T) {
+	srv := influxtest.Start(t, influxtest.Options{Auth: true, Username: "admin", Password: "pw"})
+	rec := srv.Recorder(t)
+	conf := fmt.Sprintf(`[[influxdb]]
+  name = "main"
+  default = true
+  urls = ["http://127.0.0.1:9"]
+[[influxdb]]
+  name = "metrics"
+  urls = [%q]
+  username = "admin"
+  password = "pw"
+  timeout = "10s"
+`, rec.URL)
+	c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
+	require.NoError(t, err)
+	task, err := pipeline.Compile("t", "t.tick", `stream|from().measurement('cpu')
+    |influxDBOut()
+        .cluster('metrics')
+        .create()
+        .database('copy')
+        .retentionPolicy('week')
+        .measurement('cpu_copy')
+        .buffer(2)`, pipeline.Options{Config: c})
+	require.NoError(t, err)
+	_, err = task.WriteLineProtocol(strings.NewReader("cpu,host=a v=1 1700000000000000000\ncpu,host=b v=2 1700000001000000000\ncpu,host=a v=3 1700000002000000000\n"), "telegraf", "autogen", nil)
+	require.NoError(t, err)
+	require.NoError(t, task.Close(context.Background()))
+	var got []string
+	for _, r := range rec.Requests() {
+		line := fmt.Sprintf("%s %s", r.Method, r.Path)
+		assert.Contains(t, []int{200, 204}, r.Status, line)
+		assert.Equal(t, "Basic YWRtaW46cHc=", r.Header.Get("Authorization"), "the section's credentials")
+		if len(r.Body) > 0 {
+			line += "\n" + string(r.Body)
+		}
+		got = append(got, line)
+	}
+	assert.Equal(t, []string{
+		`POST /query?db=&q=CREATE DATABASE copy WITH NAME week`,
+		"POST /write?consistency=&db=copy&precision=ns&rp=week\ncpu_copy,host=a v=1 1700000000000000000\ncpu_copy,host=b v=2 1700000001000000000\n",
+		"POST /write?consistency=&db=copy&precision=ns&rp=week\ncpu_copy,host=a v=3 1700000002000000000\n",
+	}, got)
+	assert.JSONEq(t, `{"results":[{"statement_id":0,"series":[{"name":"cpu_copy","columns":["time","host","v"],"values":[
+		["2023-11-14T22:13:20Z","a",1],["2023-11-14T22:13:21Z","b",2],["2023-11-14T22:13:22Z","a",3]]}]}]}`,
+		string(srv.Query(t, `SELECT * FROM "copy"."week"."cpu_copy"`)))
+
+	// A cluster that kapacitor.conf does not name is an error of the task.
+	_, err = pipeline.Compile("t", "t.tick", `stream|from()|influxDBOut().cluster('nope').database('d')`, pipeline.Options{Config: c})
+	assert.ErrorContains(t, err, "no such InfluxDB config nope")
 }

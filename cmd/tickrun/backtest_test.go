@@ -188,3 +188,18 @@ func TestTemplateVarsCLI(t *testing.T) {
 	assert.Equal(t, exitOK, run([]string{"run", "--vars", good, "--var", "measurement=cpu", local}, in, &stdout, &stderr), stderr.String())
 	assert.Len(t, sink.close(), len(readLines(t, filepath.Join(conformanceDir, "template_vars", "expected.jsonl"))), "the cpu events of the case")
 }
+
+// tickrun check accepts every script of examples/, every batch case and
+// the template case (issue 13).
+func TestCheckAcceptsExamplesAndBatchCases(t *testing.T) {
+	var scripts []string
+	for _, glob := range []string{"../../examples/*/script.tick", filepath.Join(batchCasesDir, "*", "script.tick"), filepath.Join(conformanceDir, "*", "template.tick")} {
+		m, err := filepath.Glob(glob)
+		require.NoError(t, err)
+		require.NotEmpty(t, m, glob)
+		scripts = append(scripts, m...)
+	}
+	var stdout, stderr bytes.Buffer
+	assert.Equal(t, exitOK, run(append([]string{"check"}, scripts...), nil, &stdout, &stderr), stderr.String())
+	assert.Equal(t, len(scripts), strings.Count(stdout.String(), ": ok\n"))
+}
