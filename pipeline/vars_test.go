@@ -159,3 +159,76 @@ stream|from()|alert()
 	assert.True(t, vars[0].Required)
 	assert.False(t, vars[2].Required)
 }
+
+// FuzzParseVars: a vars file is outside input. Either an error naming the
+// file, or vars whose values have the Go type their Type promises and
+// that bind as typed vars of that type.
+func FuzzParseVars(f *testing.F) {
+	f.Add([]byte(`{"a": {"type": "float", "value": 20}, "b": {"type": "lambda", "value": "\"x\" > 1"}}`))
+	f.Add([]byte(`{"g": {"type": "list", "value": [{"type": "string", "value": "host"}, {"type": "star"}]}}`))
+	f.Add([]byte(`{"d": {"type": "duration", "value": "1h30m"}, "r": {"type": "regex", "value": "^a"}, "s": {"type": "star"}}`))
+	f.Add([]byte(`{"i": {"type": "int", "value": 1e3}}`))
+	f.Add([]byte(`{"x": 1}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		vars, err := pipeline.ParseVars("v.json", data)
+		if err != nil {
+			require.True(t, strings.HasPrefix(err.Error(), "v.json: "), err.Error())
+			return
+		}
+		for name, v := range vars {
+			switch v.Type {
+			case "bool":
+				_, ok := v.Value.(bool)
+				require.True(t, ok, name)
+			case "int":
+				_, ok := v.Value.(int64)
+				require.True(t, ok, name)
+			case "float":
+				_, ok := v.Value.(float64)
+				require.True(t, ok, name)
+			case "duration":
+				_, ok := v.Value.(time.Duration)
+				require.True(t, ok, name)
+			case "string", "regex", "lambda":
+				_, ok := v.Value.(string)
+				require.True(t, ok, name)
+			case "list":
+				_, ok := v.Value.([]pipeline.Var)
+				require.True(t, ok, name)
+			case "star":
+				require.Nil(t, v.Value, name)
+			default:
+				t.Fatalf("var %q has type %q", name, v.Type)
+			}
+			// Bound as a typed var of its own type it is accepted, or
+			// refused with a positioned error (a lambda that does not
+			// parse, or is not a bool).
+			if !validIdent(name) {
+				continue
+			}
+			src := "var " + name + " " + v.Type + "\nstream|from()|alert()"
+			task, err := pipeline.Compile("t", "t.tick", src, pipeline.Options{VarValues: vars})
+			if err == nil {
+				task.Close(context.Background())
+			} else {
+				require.Regexp(t, `^\d+:\d+: `, err.Error())
+			}
+		}
+	})
+}
+
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	switch s {
+	case "var", "lambda", "stream", "batch", "TRUE", "FALSE", "AND", "OR", "dbrp":
+		return false
+	}
+	return true
+}
