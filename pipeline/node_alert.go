@@ -38,6 +38,7 @@ type alertNode struct {
 	own                                              *alert.Topic // anonymous topic, if the node has handlers
 	named                                            *alert.Topic
 	triggered                                        [4]int64 // events sent, by level
+	inh                                              inhibition // .category(), .inhibit(): node_alert_inhibit.go
 }
 
 func init() {
@@ -109,7 +110,7 @@ func init() {
 			str("idField", "add the id as this field", func(n *alertNode, s string) { n.idField = s }),
 			str("messageField", "add the message as this field", func(n *alertNode, s string) { n.messageField = s }),
 			str("durationField", "add the duration (ns) as this field", func(n *alertNode, s string) { n.durationField = s }),
-		}, handlerProps()...),
+		}, append(handlerProps(), inhibitProps()...)...),
 	})
 }
 
@@ -381,10 +382,14 @@ func (n *alertNode) batch(b *Batch) {
 // counted, and nil is returned; the task goes on. (Kapacitor stops the
 // task.)
 func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Event {
+	n.inhibitFor(src, l)
 	ev, err := n.event(src, l, d)
 	if err != nil {
 		n.fail("event not sent", err, "time", time.Unix(0, src.time).UTC().Format(time.RFC3339Nano))
 		return nil
+	}
+	if n.inhibited(src) {
+		return ev // dropped: no handler, no topic; the point still goes on
 	}
 	n.task.stats.Events++
 	n.triggered[l]++
