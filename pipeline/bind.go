@@ -317,7 +317,7 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 	spec := n.base().spec
 	switch c.Op {
 	case ast.At:
-		return value{}, ast.Errorf(c.Method.Pos, "user-defined functions (@%s) are not supported by tickrun", c.Method.Name)
+		return b.udfChain(c, n, args)
 	case ast.Pipe:
 		child, ok := registry[name]
 		if !ok || name == "stream" || name == "batch" || (spec.Method == "stream" && name != "from") ||

@@ -55,7 +55,7 @@ func TestBindErrors(t *testing.T) {
 		{"out of scope property", `stream|from()|alert().inhibit('c')`,
 			`1:23: property "inhibit" of alert is not supported by tickrun`},
 		{"UDF", `stream|from()@myUDF()`,
-			`1:15: user-defined functions (@myUDF) are not supported by tickrun`},
+			`1:15: no UDF named "myUDF": it needs a [udf.functions.myUDF] section in kapacitor.conf (give it with --config FILE)`},
 		{"missing typed var", "var t float\nstream|from()|alert().crit(lambda: \"v\" > t)",
 			`1:1: missing value for var "t".`},
 		{"nothing to do", `var x = 5`,

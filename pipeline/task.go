@@ -77,6 +77,23 @@ type Options struct {
 	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
 	// httppost handlers. Without it those handlers are errors.
 	Config *kapconf.Config
+	// WallClock runs stats() and deadman() on the wall clock, as
+	// Kapacitor does: their intervals are driven by Task.Tick, which a
+	// server calls, and no longer by the times of the points, so that a
+	// deadman fires on a stream that went silent. Without it (tickrun run)
+	// they run on the data's clock and a replay is reproducible.
+	WallClock bool
+	// Loopback receives the points kapacitorLoopback() nodes write, each
+	// the callee's, with its Database and RP set: a server writes them
+	// into its stream. It is called with the task's lock held, so it must
+	// not write to this task before returning (queue the point). Without
+	// it the task writes them into its own input after the point being
+	// processed (tickrun run).
+	Loopback func(*Point)
+	// UDFRestore gives, by node name ("movavg2"), the snapshots of UDF
+	// nodes that a previous run took with Task.SnapshotUDFs: each UDF is
+	// restored from its snapshot before it gets data.
+	UDFRestore map[string][]byte
 }
 
 // Stats counts what a task has done.
@@ -111,6 +128,8 @@ type Task struct {
 	mu       sync.Mutex
 	batchPos *ast.Pos
 	closed   bool
+	err      error    // what stopped the task (a failed UDF); see fail
+	loop     []*Point // points kapacitorLoopback nodes wrote, for afterPoint
 }
 
 // Compile parses and binds a script, compiles every lambda and template and
@@ -302,9 +321,13 @@ func (t *Task) WritePoint(p *Point) error {
 	if t.closed {
 		return ErrClosed
 	}
+	if t.err != nil {
+		return t.err
+	}
 	t.stats.Points++
 	t.stream.point(p)
-	return nil
+	t.afterPoint()
+	return t.err
 }
 
 // Write runs a point given as Go values through the task, written to
@@ -378,8 +401,8 @@ func (t *Task) Close(ctx context.Context) error {
 			}
 		}
 	}
+	errs := []error{t.err}
 	t.mu.Unlock()
-	var errs []error
 	for _, o := range t.outputs {
 		if o.topic != "" || o.id != "" {
 			t.alerts.Unsubscribe(o.topic, o.id)
