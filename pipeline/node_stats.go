@@ -58,7 +58,7 @@ func (c *statsClock) point(p *Point) {
 		c.to.tick(p.Timestamp)
 	}
 }
-func (c *statsClock) target() node   { return c.to }
+func (c *statsClock) target() node { return c.to }
 
 // deadmanDerivative is the derivative('emitted').unit(interval)
 // .nonNegative() that deadman puts between its stats node and its alert
