@@ -39,10 +39,10 @@ func TestLoopbackLoopAndErrors(t *testing.T) {
 	assert.Contains(t, log.String(), "kapacitorLoopback: loop detected: points written back 100 times in a row are dropped")
 
 	for src, want := range map[string]string{
-		`stream|from()|kapacitorLoopback().retentionPolicy('b')`:                                  "1:15: must specify a database",
-		`stream|from()|kapacitorLoopback().database('a')`:                                         "1:15: must specify a retention policy",
+		`stream|from()|kapacitorLoopback().retentionPolicy('b')`:                                 "1:15: must specify a database",
+		`stream|from()|kapacitorLoopback().database('a')`:                                        "1:15: must specify a retention policy",
 		"dbrp \"a\".\"b\"\nstream|from()|kapacitorLoopback().database('a').retentionPolicy('b')": "2:15: loop detected on dbrp: {a b}",
-		`stream|from()|kapacitorLoopback().database('a').retentionPolicy('b')|log()`:              "1:15: kapacitorLoopback provides nothing: log cannot be chained on it",
+		`stream|from()|kapacitorLoopback().database('a').retentionPolicy('b')|log()`:             "1:15: kapacitorLoopback provides nothing: log cannot be chained on it",
 	} {
 		_, err := pipeline.Compile("t", "t.tick", src, pipeline.Options{})
 		require.Error(t, err, src)
