@@ -432,13 +432,9 @@ var errAlreadyReported = &ast.Error{Msg: "already reported"}
 var errBrokenVar = errors.New("variable with an invalid definition")
 
 // unsupportedNodes are Kapacitor chain methods tickrun rejects by name
-// rather than calling them unknown (nodes.md §22).
-var unsupportedNodes = map[string]bool{
-	"kapacitorLoopback": true, "sideload": true,
-	"combine": true, "barrier": true, "trickle": true, "holtWinters": true,
-	"holtWintersWithFit": true, "ec2Autoscale": true, "k8sAutoscale": true,
-	"swarmAutoscale": true, "udf": true,
-}
+// rather than calling them unknown (nodes.md §22). Since issue 14 tickrun
+// has every node of Kapacitor 1.8.
+var unsupportedNodes = map[string]bool{}
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
 var unsupportedProps = map[string]bool{

@@ -17,7 +17,7 @@ import (
 
 type testCmd struct {
 	Update bool     `help:"Rewrite each case's expected.jsonl with what the script sends now."`
-	Dirs   []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders."`
+	Dirs   []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders. /CASE_DIR in a script is the case folder's absolute path."`
 }
 
 // run runs each case offline: events are captured in-process per handler
@@ -84,7 +84,12 @@ func (c *testCmd) runCase(dir string) (string, bool) {
 	if conf := filepath.Join(dir, "kapacitor.conf"); fileExists(conf) {
 		args = append(args, "--config", conf)
 	}
-	args = append(args, filepath.Join(dir, "script.tick"))
+	script, cleanup, err := caseScript(dir)
+	if err != nil {
+		return err.Error() + "\n", false
+	}
+	defer cleanup()
+	args = append(args, script)
 	var r runCmd
 	p, err := kong.New(&r, kong.Name("args"), kong.Exit(func(int) {}))
 	if err == nil {
@@ -132,6 +137,30 @@ func (c *testCmd) runCase(dir string) (string, bool) {
 		}
 	}
 	return compareEvents(want, events)
+}
+
+// caseScript returns the case's script. One that names files under the
+// case folder writes them file:///CASE_DIR/... (a recording needs an
+// absolute path): it is run from a temporary copy with /CASE_DIR replaced
+// by the folder's absolute path.
+func caseScript(dir string) (path string, cleanup func(), err error) {
+	path, cleanup = filepath.Join(dir, "script.tick"), func() {}
+	src, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(src, []byte("/CASE_DIR")) {
+		return path, cleanup, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", cleanup, err
+	}
+	tmp, err := os.MkdirTemp("", "tickrun-case-")
+	if err != nil {
+		return "", cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	path = filepath.Join(tmp, "script.tick")
+	src = bytes.ReplaceAll(src, []byte("/CASE_DIR"), []byte(filepath.ToSlash(abs)))
+	return path, cleanup, os.WriteFile(path, src, 0o644)
 }
 
 // sortTargets orders handler targets as a recording does: by port when
