@@ -321,7 +321,7 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 	case ast.Pipe:
 		child, ok := registry[name]
 		if !ok || name == "stream" || name == "batch" || (spec.Method == "stream" && name != "from") ||
-			(spec.Method == "batch") != (name == "query") {
+			(spec.Method == "batch") != (name == "query" || name == "queryFlux") {
 			return value{}, b.noMethod(c, spec, name, true)
 		}
 		if !c.Parens {

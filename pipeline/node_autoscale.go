@@ -31,6 +31,7 @@ type autoscaleNode struct {
 	replicas         *perGroup
 	states           map[string]*resourceState
 	counts           autoscaleCounts
+	checkOnly        bool // compiled by tickrun check without a configuration
 }
 
 // autoscaleCounts are the node's statistics.
@@ -57,6 +58,8 @@ type autoscaler interface {
 	tag(r resource, q *Point)
 	// validate checks the node's properties of the orchestrator.
 	validate() error
+	// section is the kapacitor.conf section of the orchestrator's clusters.
+	section() string
 	// start connects to the API from the task's kapacitor.conf.
 	start(t *Task) error
 }
@@ -124,6 +127,11 @@ func (n *autoscaleNode) validate() error {
 
 func (n *autoscaleNode) start(t *Task) error {
 	n.states = map[string]*resourceState{}
+	if c := t.opts.Config; c != nil && c.Lenient && len(c.All(n.scaler.section())) == 0 {
+		// tickrun check without a kapacitor.conf: any cluster will do.
+		n.checkOnly = true
+		return nil
+	}
 	return n.scaler.start(t)
 }
 
@@ -143,6 +151,9 @@ func (n *autoscaleNode) batch(b *Batch) {
 
 // handle evaluates one point and returns the event point, if any.
 func (n *autoscaleNode) handle(name string, dims Dimensions, group string, p *Point) *Point {
+	if n.checkOnly {
+		return nil
+	}
 	r, err := n.scaler.resource(p.Tags)
 	if err != nil {
 		n.fail("error handling point", err)

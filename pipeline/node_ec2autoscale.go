@@ -237,4 +237,6 @@ func awsEscape(s string) string {
 	return b.String()
 }
 
+func (s *ec2Scaler) section() string { return "ec2" }
+
 var _ autoscaler = (*ec2Scaler)(nil)

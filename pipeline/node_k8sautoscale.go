@@ -289,4 +289,6 @@ func (s *k8sScaler) tag(r resource, q *Point) {
 	}
 }
 
+func (s *k8sScaler) section() string { return "kubernetes" }
+
 var _ autoscaler = (*k8sScaler)(nil)

@@ -227,4 +227,6 @@ func (s *swarmScaler) tag(r resource, q *Point) {
 	}
 }
 
+func (s *swarmScaler) section() string { return "swarm" }
+
 var _ autoscaler = (*swarmScaler)(nil)
