@@ -23,7 +23,7 @@ var elsewhere = map[string]string{
 	"alert.discord": "handler kinds", "alert.email": "handler kinds", "alert.exec": "handler kinds",
 	"alert.log": "handler kinds", "alert.post": "handler kinds", "alert.slack": "handler kinds",
 	"alert.tcp": "handler kinds", "alert.telegram": "handler kinds", "alert.opsGenie2": "handler kinds",
-	"alert.pagerDuty2": "handler kinds",
+	"alert.pagerDuty2":    "handler kinds",
 	"alert.inhibit":       "inhibitors (batch and alert work)",
 	"influxDBOut.cluster": "InfluxDB clusters of kapacitor.conf (batch work)",
 }
