@@ -488,8 +488,13 @@ func (t *Task) SnapshotUDFs() (map[string][]byte, error) {
 	return out, nil
 }
 
+// barrier: the protocol carries no barriers, and what the UDF emits comes
+// on its own time; barriers stop here.
+func (n *udfNode) barrier(barrierMsg) {}
+
 var (
-	_ batchNode = (*udfNode)(nil)
-	_ starter   = (*udfNode)(nil)
-	_ finisher  = (*udfNode)(nil)
+	_ batchNode       = (*udfNode)(nil)
+	_ starter         = (*udfNode)(nil)
+	_ finisher        = (*udfNode)(nil)
+	_ barrierReceiver = (*udfNode)(nil)
 )
