@@ -83,7 +83,7 @@ func init() {
 // validate checks .as() as Kapacitor's pipeline/combine.go does.
 func (n *combineNode) validate() error {
 	if len(n.names) == 0 {
-		return errors.New("a call to combine.as() is required to specify the output stream prefixes.")
+		return errors.New("a call to combine.as() is required to specify the output stream prefixes.") //lint:ignore ST1005 Kapacitor's message
 	}
 	if len(n.names) != len(n.lambdas) {
 		return errors.New("number of prefixes specified by combine.as() must match the number of combine expressions")

@@ -111,7 +111,12 @@ func (b *binder) udfChain(c *ast.Chain, recv node, args []value) (value, error) 
 	}
 	var log func(string)
 	if b.opts.Log != nil {
-		log = func(line string) { fmt.Fprintf(b.opts.Log, "udf %s: %s\n", name, strings.TrimSuffix(line, "\n")) }
+		var mu sync.Mutex // the probe's goroutines may log at once
+		log = func(line string) {
+			mu.Lock()
+			defer mu.Unlock()
+			fmt.Fprintf(b.opts.Log, "udf %s: %s\n", name, strings.TrimSuffix(line, "\n"))
+		}
 	}
 	info, err := udf.Probe(name, cfg, udf.Options{Log: log})
 	if err != nil {
