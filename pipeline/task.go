@@ -77,8 +77,8 @@ type Options struct {
 	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
 	// httppost handlers. Without it those handlers are errors.
 	Config *kapconf.Config
-	// WallClock runs stats() and deadman() on the wall clock, as
-	// Kapacitor does: their intervals are driven by Task.Tick, which a
+	// WallClock runs stats(), deadman() and barrier() on the wall clock,
+	// as Kapacitor does: their intervals are driven by Task.Tick, which a
 	// server calls, and no longer by the times of the points, so that a
 	// deadman fires on a stream that went silent. Without it (tickrun run)
 	// they run on the data's clock and a replay is reproducible.
