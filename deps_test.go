@@ -43,7 +43,8 @@ var allowedDeps = map[string]policy{
 	"pipeline/handler": {ours: []string{"ast", "pipeline/alert", "pipeline/deliver", "pipeline/kapconf"},
 		third: []string{"go.yaml.in/yaml/v3"}, testOurs: []string{"internal/testsink"}},
 	"pipeline": {ours: []string{"ast", "eval", "parser", "pipeline/models", "pipeline/lineproto", "pipeline/kapconf",
-		"pipeline/deliver", "pipeline/alert", "pipeline/handler", "pipeline/influx"},
+		"pipeline/deliver", "pipeline/alert", "pipeline/handler", "pipeline/influx", "pipeline/udf"},
+		third:    []string{"go.yaml.in/yaml/v3"},
 		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/influxtest"}, testThird: []string{"github.com/emersion/go-smtp"}},
 
 	"cmd/tickrun": {ours: []string{"ast", "eval", "parser", "pipeline", "pipeline/models", "pipeline/lineproto",

@@ -377,11 +377,11 @@ func (b *binder) link(c *ast.Chain, recv value) (value, error) {
 	spec := n.base().spec
 	switch c.Op {
 	case ast.At:
-		return value{}, ast.Errorf(c.Method.Pos, "user-defined functions (@%s) are not supported by tickrun", c.Method.Name)
+		return b.udfChain(c, n, args)
 	case ast.Pipe:
 		child, ok := registry[name]
 		if !ok || name == "stream" || name == "batch" || (spec.Method == "stream" && name != "from") ||
-			(spec.Method == "batch") != (name == "query") {
+			(spec.Method == "batch") != (name == "query" || name == "queryFlux") {
 			return value{}, b.noMethod(c, spec, name, true)
 		}
 		if !c.Parens {
@@ -493,13 +493,9 @@ var errAlreadyReported = &ast.Error{Msg: "already reported"}
 var errBrokenVar = errors.New("variable with an invalid definition")
 
 // unsupportedNodes are Kapacitor chain methods tickrun rejects by name
-// rather than calling them unknown (nodes.md §22).
-var unsupportedNodes = map[string]bool{
-	"kapacitorLoopback": true, "sideload": true,
-	"combine": true, "barrier": true, "trickle": true, "holtWinters": true,
-	"holtWintersWithFit": true, "ec2Autoscale": true, "k8sAutoscale": true,
-	"swarmAutoscale": true, "udf": true,
-}
+// rather than calling them unknown (nodes.md §22). Since issue 14 tickrun
+// has every node of Kapacitor 1.8.
+var unsupportedNodes = map[string]bool{}
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
 var unsupportedProps = map[string]bool{

@@ -35,6 +35,12 @@
 // Options.InfluxDB or the [[influxdb]] sections of kapacitor.conf
 // (influxdb.go), which influxDBOut writes to as well.
 //
+// A `@name()` node hands its points to a user-defined function through
+// package pipeline/udf (node_udf.go): the UDF's output comes back on
+// another goroutine and enters the nodes under the task's lock, as a write
+// does. Nodes with a wall clock (stats, deadman, barrier) implement ticker
+// and are driven by Task.Tick in a server (clock.go).
+//
 // Handler kinds are declared in package handler as rows of options; the
 // alert node's handler properties (.tcp(), .slack(), .channel(), ...) are
 // derived from those rows in node_alert_handlers.go. kapacitor.conf is

@@ -63,6 +63,18 @@ func (g *groupTable[V]) add(n *nodeBase, id string, t int64, v V) bool {
 	return true
 }
 
+// peek returns the state of group id without marking it seen.
+func (g *groupTable[V]) peek(id string) (V, bool) {
+	if e := g.m[id]; e != nil {
+		return e.v, true
+	}
+	var zero V
+	return zero, false
+}
+
+// delete drops group id.
+func (g *groupTable[V]) delete(id string) { delete(g.m, id) }
+
 // len returns the number of groups.
 func (g *groupTable[V]) len() int { return len(g.m) }
 

@@ -69,7 +69,11 @@ func init() {
 				n.tolerance = d
 				return nil
 			}),
-			propNone("dropOriginalFieldName", "name fields by the tag values only", func(n *flattenNode) { n.dropName = true }),
+			{Name: "dropOriginalFieldName", Doc: "name fields by the tag values only (TRUE when given no argument)", Args: []argKind{argBool}, MinArgs: -1,
+				set: func(_ *binder, x node, _ *ast.Chain, a []value) error {
+					x.(*flattenNode).dropName = len(a) == 0 || a[0].scalar.Bool()
+					return nil
+				}},
 		},
 	})
 }

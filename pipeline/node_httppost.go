@@ -1,11 +1,15 @@
 package pipeline
 
 import (
+	"bytes"
 	"errors"
+	"io"
+	"net/http"
 	"sort"
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/eval"
 	"github.com/tickrun/tickrun/pipeline/deliver"
 	"github.com/tickrun/tickrun/pipeline/handler"
 	"github.com/tickrun/tickrun/pipeline/models"
@@ -17,17 +21,21 @@ import (
 // the data on unchanged. Delivery rides on the post handler: a queue per
 // URL beside the pipeline, retries, counters in the run's summary.
 //
-// Kapacitor's .codeField() adds the HTTP status to the forwarded point,
-// which would make the pipeline wait for the server; tickrun rejects it.
+// With .codeField(name), as in Kapacitor, the node posts in the pipeline
+// and waits for the answer (one try, the node's timeout): the HTTP status
+// goes into the field of the forwarded point (of every point of a batch),
+// 0 when no answer came.
 type httpPostNode struct {
 	nodeBase
-	urls     []string
-	endpoint string
-	headers  map[string]string
-	timeout  time.Duration
-	capture  bool
-	posts    []deliver.Sink
-	buf      []byte
+	urls      []string
+	endpoint  string
+	headers   map[string]string
+	timeout   time.Duration
+	capture   bool
+	codeField string
+	posts     []deliver.Sink
+	direct    []*handler.Poster // with codeField: posted from the pipeline
+	buf       []byte
 }
 
 func init() {
@@ -50,9 +58,7 @@ func init() {
 				}},
 			propDuration("timeout", "timeout of one request (default 10s)", func(n *httpPostNode, d time.Duration) error { n.timeout = d; return nil }),
 			propNone("captureResponse", "log the body of a failed answer", func(n *httpPostNode) { n.capture = true }),
-			propString("codeField", "not supported by tickrun", func(*httpPostNode, string) error {
-				return errors.New("property \"codeField\" of httpPost is not supported by tickrun: it would make the pipeline wait for the server")
-			}),
+			propString("codeField", "field for the HTTP status of the post (the node then waits for the answer)", func(n *httpPostNode, s string) error { n.codeField = s; return nil }),
 		},
 	})
 }
@@ -92,6 +98,10 @@ func (n *httpPostNode) start(t *Task) error {
 			target = "endpoint " + n.endpoint
 			p.URL, p.Headers, p.Redact = url, append(headers, own...), target
 		}
+		if n.codeField != "" && t.opts.Deliver.Capture == nil {
+			n.direct = append(n.direct, p)
+			continue
+		}
 		var sink deliver.Sink
 		if t.opts.Deliver.Capture != nil {
 			sink = &deliver.Capture{Kind: "post", Target: target, Fn: t.opts.Deliver.Capture}
@@ -104,25 +114,71 @@ func (n *httpPostNode) start(t *Task) error {
 	return nil
 }
 
-func (n *httpPostNode) send(s Series) {
+// send posts the series and returns the status of the last direct post
+// (codeField), 0 when there was none or no answer came.
+func (n *httpPostNode) send(s Series) int64 {
 	b, err := models.AppendSeriesJSON(n.buf[:0], &s)
 	n.buf = b
 	if err != nil {
 		n.fail("cannot post", err)
-		return
+		return 0
 	}
 	for _, sink := range n.posts {
 		sink.Deliver(n.name, 0, b)
 	}
+	var code int64
+	for _, p := range n.direct {
+		code = n.postNow(p, b)
+	}
+	return code
+}
+
+// postNow makes one POST and returns its status, 0 on a failure.
+func (n *httpPostNode) postNow(p *handler.Poster, body []byte) int64 {
+	req, err := http.NewRequest(http.MethodPost, p.URL, bytes.NewReader(body))
+	if err != nil {
+		n.fail("failed to POST", err)
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for _, h := range p.Headers {
+		req.Header.Set(h[0], h[1])
+	}
+	resp, err := p.Client.Do(req)
+	if err != nil {
+		if p.Redact != "" {
+			err = errors.New("POST " + p.Redact + " failed")
+		}
+		n.fail("failed to POST", err)
+		return 0
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	return int64(resp.StatusCode)
 }
 
 func (n *httpPostNode) point(p *Point) {
-	n.send(models.PointSeries(p))
+	code := n.send(models.PointSeries(p))
+	if n.codeField != "" {
+		q := &n.scratch
+		q.CopyFrom(p)
+		q.SetField(n.codeField, eval.IntValue(code))
+		n.emit(q)
+		return
+	}
 	n.emit(p)
 }
 
 func (n *httpPostNode) batch(b *Batch) {
-	n.send(models.BatchSeries(b))
+	code := n.send(models.BatchSeries(b))
+	if n.codeField != "" {
+		n.emitEach(b, func(_ int, p *Point) *Point {
+			q := p.Clone()
+			q.SetField(n.codeField, eval.IntValue(code))
+			return q
+		})
+		return
+	}
 	n.emitBatch(b)
 }
 

@@ -216,6 +216,10 @@ func init() {
 		}
 		if fn.selector {
 			props = append(props, propNone("usePointTimes", "output the selected point's time instead of the batch time", func(n *aggNode) { n.usePointTimes = true }))
+		} else {
+			// Every InfluxQL node of Kapacitor has the property; an
+			// aggregate selects no point, and tickrun keeps the batch time.
+			props = append(props, propNone("usePointTimes", "accepted as on every InfluxQL node; an aggregate keeps the batch time", func(*aggNode) {}))
 		}
 		register(&Spec{
 			Method: fn.name, Kind: fn.name, Doc: "InfluxQL " + fn.name + "()",

@@ -88,11 +88,28 @@ func TestOutputNodeErrors(t *testing.T) {
 		`stream|from()|influxDBOut()`:                                 "influxDBOut needs a database",
 		`stream|from()|influxDBOut().database('d').cluster('c')`:      `no InfluxDB is configured`,
 		`stream|from()|httpPost()`:                                    "httpPost needs a URL",
-		`stream|from()|httpPost('http://127.0.0.1:1').codeField('c')`: `property "codeField" of httpPost is not supported by tickrun`,
 	} {
 		_, err := pipeline.Compile("t", "t.tick", src, pipeline.Options{})
 		if assert.Error(t, err, src) {
 			assert.Contains(t, err.Error(), want, src)
 		}
 	}
+}
+
+// With .codeField() the node posts from the pipeline and puts the status
+// into the forwarded point, 0 when no answer came (as Kapacitor does).
+func TestHTTPPostCodeField(t *testing.T) {
+	rec := &recorder{fail: 1}
+	srv := httptest.NewServer(rec)
+	defer srv.Close()
+	ev := &events{}
+	task, err := pipeline.Compile("t", "t.tick", `stream|from().measurement('cpu')|httpPost('`+srv.URL+`/hook').codeField('code')|alert().crit(lambda: TRUE).message('{{ index .Fields "code" }}')`,
+		pipeline.Options{OnEvent: ev.on, Log: io.Discard})
+	require.NoError(t, err)
+	writeLines(t, task, "cpu v=1 1000000000", "cpu v=2 2000000000")
+	srv.Close()
+	writeLines(t, task, "cpu v=3 3000000000")
+	require.NoError(t, task.Close(context.Background()))
+	assert.Equal(t, []string{"500", "200", "0"}, ev.messages())
+	assert.Len(t, rec.reqs, 1)
 }

@@ -110,6 +110,7 @@ func init() {
 			Args: []argKind{argString}, Wants: anyEdge, Provides: anyEdge,
 			Props: []*Prop{
 				propString("as", "name of the output field (default: the function name)", func(n *transformNode, s string) error { n.as = s; return nil }),
+				propNone("usePointTimes", "accepted as on every InfluxQL node; the results have their points' times", func(*transformNode) {}),
 			},
 			New: func(_ *binder, _ *ast.Chain, a []value) (node, error) {
 				n := &transformNode{fn: fn, field: a[0].scalar.Str(), as: fn.name, groups: newGroupTable[*transformState]()}

@@ -92,8 +92,8 @@ type Options struct {
 	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
 	// httppost handlers. Without it those handlers are errors.
 	Config *kapconf.Config
-	// WallClock runs stats() and deadman() on the wall clock, as
-	// Kapacitor does: their intervals are driven by Task.Tick, which a
+	// WallClock runs stats(), deadman() and barrier() on the wall clock,
+	// as Kapacitor does: their intervals are driven by Task.Tick, which a
 	// server calls, and no longer by the times of the points, so that a
 	// deadman fires on a stream that went silent. Without it (tickrun run)
 	// they run on the data's clock and a replay is reproducible.
@@ -105,6 +105,17 @@ type Options struct {
 	// VarValues are typed var values, as from Kapacitor's vars file
 	// (ParseVars); a name in Vars as well takes the Vars string.
 	VarValues map[string]Var
+	// Loopback receives the points kapacitorLoopback() nodes write, each
+	// the callee's, with its Database and RP set: a server writes them
+	// into its stream. It is called with the task's lock held, so it must
+	// not write to this task before returning (queue the point). Without
+	// it the task writes them into its own input after the point being
+	// processed (tickrun run).
+	Loopback func(*Point)
+	// UDFRestore gives, by node name ("movavg2"), the snapshots of UDF
+	// nodes that a previous run took with Task.SnapshotUDFs: each UDF is
+	// restored from its snapshot before it gets data.
+	UDFRestore map[string][]byte
 }
 
 // Stats counts what a task has done.
@@ -146,6 +157,8 @@ type Task struct {
 	mu       sync.Mutex
 	batchPos *ast.Pos
 	closed   bool
+	err      error    // what stopped the task (a failed UDF); see fail
+	loop     []*Point // points kapacitorLoopback nodes wrote, for afterPoint
 }
 
 // Compile parses and binds a script, compiles every lambda and template and
@@ -366,10 +379,14 @@ func (t *Task) WritePoint(p *Point) error {
 	if t.closed {
 		return ErrClosed
 	}
+	if t.err != nil {
+		return t.err
+	}
 	t.stats.Points++
 	t.stream.point(p)
+	t.afterPoint()
 	t.sweep(p.Timestamp)
-	return nil
+	return t.err
 }
 
 // Write runs a point given as Go values through the task, written to
@@ -447,8 +464,8 @@ func (t *Task) Close(ctx context.Context) error {
 			}
 		}
 	}
+	errs := []error{t.err}
 	t.mu.Unlock()
-	var errs []error
 	for _, o := range t.outputs {
 		if o.topic != "" || o.id != "" {
 			t.alerts.Unsubscribe(o.topic, o.id)
@@ -463,35 +480,6 @@ func (t *Task) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// Tick advances the wall-clock nodes of a task compiled with
-// Options.WallClock (stats, deadman) to now: every interval boundary
-// reached is reported, as Kapacitor's tickers do. The first call starts
-// their clocks (a server calls it when it starts the task). Tick returns
-// when the next boundary is due, so that the caller can sleep until then;
-// it returns the zero time when the task has no wall-clock node, was not
-// compiled with WallClock, or is closed. It is safe for concurrent use
-// with the write methods.
-func (t *Task) Tick(now time.Time) time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.closed || !t.opts.WallClock || t.alerts == nil {
-		return time.Time{}
-	}
-	var next int64
-	for _, n := range t.nodes {
-		if s, ok := n.(*statsNode); ok {
-			s.tick(now.UnixNano())
-			if next == 0 || s.next < next {
-				next = s.next
-			}
-		}
-	}
-	if next == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, next).UTC()
 }
 
 // Stats returns what the task has done so far.

@@ -28,7 +28,7 @@ type testCmd struct {
 	JSON    bool     `name:"json" help:"Print one JSON object per case (name, ok, seconds, failures) instead of text."`
 	JUnit   string   `name:"junit" placeholder:"FILE" help:"Also write the results as JUnit XML to FILE, for CI."`
 	Influx  string   `name:"influxdb" placeholder:"URL" help:"InfluxDB holding the input of backtest cases (a case with a range file); without it they are skipped."`
-	Dirs    []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders."`
+	Dirs    []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders. /CASE_DIR in a script is the case folder's absolute path."`
 }
 
 // expectNone is the file by which a case says it expects no event: an
@@ -183,7 +183,12 @@ func (c *testCmd) runCase(dir string) testResult {
 	if conf := filepath.Join(dir, "kapacitor.conf"); fileExists(conf) {
 		args = append(args, "--config", conf)
 	}
-	args = append(args, filepath.Join(dir, "script.tick"))
+	script, cleanup, err := caseScript(dir)
+	if err != nil {
+		return fail("%v", err)
+	}
+	defer cleanup()
+	args = append(args, script)
 	var r runCmd
 	p, err := kong.New(&r, kong.Name("args"), kong.Exit(func(int) {}))
 	if err == nil {
@@ -255,6 +260,30 @@ func (c *testCmd) runCase(dir string) testResult {
 	}
 	failures := compareEvents(want, events)
 	return testResult{OK: len(failures) == 0, Failures: failures, stderr: errOut.String()}
+}
+
+// caseScript returns the case's script. One that names files under the
+// case folder writes them file:///CASE_DIR/... (a recording needs an
+// absolute path): it is run from a temporary copy with /CASE_DIR replaced
+// by the folder's absolute path.
+func caseScript(dir string) (path string, cleanup func(), err error) {
+	path, cleanup = filepath.Join(dir, "script.tick"), func() {}
+	src, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(src, []byte("/CASE_DIR")) {
+		return path, cleanup, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", cleanup, err
+	}
+	tmp, err := os.MkdirTemp("", "tickrun-case-")
+	if err != nil {
+		return "", cleanup, err
+	}
+	cleanup = func() { os.RemoveAll(tmp) }
+	path = filepath.Join(tmp, "script.tick")
+	src = bytes.ReplaceAll(src, []byte("/CASE_DIR"), []byte(filepath.ToSlash(abs)))
+	return path, cleanup, os.WriteFile(path, src, 0o644)
 }
 
 // sortTargets orders handler targets as a recording does: by port when

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -44,14 +45,15 @@ type Kind int
 
 // The kinds of keys.
 const (
-	Bool    Kind = iota // true or false
-	String              // a string
-	Secret              // a string never printed
-	URL                 // an http(s) URL, never printed (webhook URLs carry tokens)
-	Int                 // an integer
-	Strings             // an array of strings
-	Map                 // a table of strings
-	Any                 // accepted and not checked (keys read elsewhere or unused)
+	Bool     Kind = iota // true or false
+	String               // a string
+	Secret               // a string never printed
+	URL                  // an http(s) URL, never printed (webhook URLs carry tokens)
+	Int                  // an integer
+	Strings              // an array of strings
+	Map                  // a table of strings
+	Any                  // accepted and not checked (keys read elsewhere or unused)
+	Duration             // a duration string ("10s"), as Kapacitor's toml.Duration
 )
 
 // Schema describes one section: the keys read, with their kinds, and the
@@ -77,6 +79,11 @@ var schemas = map[string]Schema{}
 
 // Register declares the schema of a section; the package that reads the
 // section registers it at init. Registering a section twice panics.
+//
+// A section whose name ends in ".*" is a table of named tables:
+// "udf.functions.*" reads every [udf.functions.NAME] table with the schema,
+// each as its own section "udf.functions.NAME" (Names lists them). Its
+// parent ("udf") needs a schema of its own to count as read.
 func Register(section string, s Schema) {
 	if _, dup := schemas[section]; dup {
 		panic("kapconf: section " + section + " registered twice")
@@ -141,36 +148,128 @@ func Parse(name string, data []byte) (*Config, error) {
 			return nil, fmt.Errorf("%s:%d: %s: want a [%s] table", name, lines.key("", 0, section), section, section)
 		}
 		for i, t := range tables {
-			s := &Section{Name: section, Line: lines.header(section, i), values: map[string]any{}}
-			for k, d := range schema.Defaults {
-				s.values[k] = d
-			}
-			keys := make([]string, 0, len(t))
-			for k := range t {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			for _, k := range keys {
-				kind, ok := schema.Keys[k]
-				if !ok {
-					continue // a key tickrun does not use (TLS files, ...)
-				}
-				val, problem := checkConfigValue(kind, t[k])
-				if problem != "" {
-					return nil, fmt.Errorf("%s:%d: [%s] %s: %s", name, lines.key(section, i, k), section, k, problem)
-				}
-				s.values[k] = val
+			s, err := readTable(name, lines, section, i, schema, t)
+			if err != nil {
+				return nil, err
 			}
 			c.Sections[section] = append(c.Sections[section], s)
 		}
 	}
+	if err := c.parseNamed(root, lines); err != nil {
+		return nil, err
+	}
 	sort.Strings(c.Ignored)
 	for section, list := range c.Sections {
-		if err := c.checkNames(schemas[section], list); err != nil {
+		if err := c.checkNames(schemaOf(section), list); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// readTable checks the i-th table of section against its schema and
+// completes it with the schema's defaults.
+func readTable(file string, lines *configLineIndex, section string, i int, schema Schema, t map[string]any) (*Section, error) {
+	s := &Section{Name: section, Line: lines.header(section, i), values: map[string]any{}}
+	for k, d := range schema.Defaults {
+		s.values[k] = d
+	}
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		kind, ok := schema.Keys[k]
+		if !ok {
+			continue // a key tickrun does not use (TLS files, ...)
+		}
+		val, problem := checkConfigValue(kind, t[k])
+		if problem != "" {
+			return nil, fmt.Errorf("%s:%d: [%s] %s: %s", file, lines.key(section, i, k), section, k, problem)
+		}
+		s.values[k] = val
+	}
+	return s, nil
+}
+
+// parseNamed reads the tables of the named-table sections ("udf.functions.*").
+func (c *Config) parseNamed(root map[string]any, lines *configLineIndex) error {
+	for pattern, schema := range schemas {
+		prefix, ok := strings.CutSuffix(pattern, ".*")
+		if !ok {
+			continue
+		}
+		var node any = root
+		for _, part := range strings.Split(prefix, ".") {
+			m, ok := node.(map[string]any)
+			if !ok {
+				node = nil
+				break
+			}
+			node = m[part]
+		}
+		if node == nil {
+			continue
+		}
+		named, ok := node.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s:%d: [%s]: want a table of [%s.NAME] tables", c.File, lines.header(prefix, 0), prefix, prefix)
+		}
+		for name, v := range named {
+			section := prefix + "." + name
+			t, ok := v.(map[string]any)
+			if !ok {
+				return fmt.Errorf("%s:%d: %s: want a [%s] table", c.File, lines.key(prefix, 0, name), name, section)
+			}
+			s, err := readTable(c.File, lines, section, 0, schema, t)
+			if err != nil {
+				return err
+			}
+			c.Sections[section] = []*Section{s}
+		}
+	}
+	return nil
+}
+
+// schemaOf returns the schema of a section, also of one named table of a
+// named-table section.
+func schemaOf(section string) Schema {
+	if s, ok := schemas[section]; ok {
+		return s
+	}
+	if i := strings.LastIndexByte(section, '.'); i > 0 {
+		return schemas[section[:i]+".*"]
+	}
+	return Schema{}
+}
+
+// Names returns the names of the tables of a named-table section, sorted:
+// Names("udf.functions.*") lists NAME of every [udf.functions.NAME].
+func (c *Config) Names(pattern string) []string {
+	if c == nil {
+		return nil
+	}
+	prefix := strings.TrimSuffix(pattern, "*")
+	var out []string
+	for section := range c.Sections {
+		if name, ok := strings.CutPrefix(section, prefix); ok && name != "" && !strings.Contains(name, ".") {
+			if _, named := schemas[section]; !named {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Table returns the one table of a section ([udf.functions.NAME]), or nil
+// when the configuration has none.
+func (c *Config) Table(section string) *Section {
+	if c == nil || len(c.Sections[section]) == 0 {
+		return nil
+	}
+	return c.Sections[section][0]
 }
 
 // checkConfigValue converts a decoded value to its key's kind; the problem
@@ -236,6 +335,19 @@ func checkConfigValue(kind Kind, v any) (any, string) {
 			}
 		}
 		return out, ""
+	case Duration:
+		s, ok := v.(string)
+		if !ok {
+			return nil, "want a duration string such as \"10s\", got " + typeName(v)
+		}
+		if s == "" {
+			return time.Duration(0), ""
+		}
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return nil, fmt.Sprintf("want a duration such as \"10s\", got %q", s)
+		}
+		return d, ""
 	case Map:
 		m, ok := v.(map[string]any)
 		if !ok {
@@ -288,7 +400,7 @@ func (c *Config) Section(section, name string) (*Section, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%s needs the %s section of kapacitor.conf: give it with --config FILE", section, what)
 	}
-	schema := schemas[section]
+	schema := schemaOf(section)
 	list := c.Sections[section]
 	var s *Section
 	switch {
@@ -354,6 +466,15 @@ func (s *Section) Bool(key string) bool { v, _ := s.values[key].(bool); return v
 // Int returns an integer option of the section.
 func (s *Section) Int(key string) int64 { v, _ := s.values[key].(int64); return v }
 
+// Duration returns a duration option of the section.
+func (s *Section) Duration(key string) time.Duration { v, _ := s.values[key].(time.Duration); return v }
+
+// Map returns a table-of-strings option of the section.
+func (s *Section) Map(key string) map[string]string {
+	v, _ := s.values[key].(map[string]string)
+	return v
+}
+
 // Strings returns a list option of the section.
 func (s *Section) Strings(key string) []string { v, _ := s.values[key].([]string); return v }
 
@@ -384,20 +505,27 @@ func configLines(data []byte) *configLineIndex {
 	x := &configLineIndex{headers: map[string][]int{}, keys: map[string][]map[string]int{}}
 	section := ""
 	x.keys[""] = []map[string]int{{}}
+	full := "" // the whole dotted name of the current header
 	for i, line := range strings.Split(string(data), "\n") {
 		if m := tomlHeader.FindStringSubmatch(line); m != nil {
-			section, _, _ = strings.Cut(m[1], ".") // [httppost.basic-auth] belongs to httppost
-			if !strings.Contains(m[1], ".") {
-				x.headers[section] = append(x.headers[section], i+1)
-				x.keys[section] = append(x.keys[section], map[string]int{})
-			}
+			full = m[1]
+			section, _, _ = strings.Cut(full, ".") // [httppost.basic-auth] belongs to httppost
+			// Every header is also indexed by its whole name, for the
+			// named tables of [udf.functions.NAME].
+			x.headers[full] = append(x.headers[full], i+1)
+			x.keys[full] = append(x.keys[full], map[string]int{})
 			continue
 		}
 		if m := tomlKey.FindStringSubmatch(line); m != nil {
-			tables := x.keys[section]
-			if len(tables) > 0 {
-				if _, dup := tables[len(tables)-1][m[1]]; !dup {
-					tables[len(tables)-1][m[1]] = i + 1
+			for _, name := range []string{section, full} {
+				tables := x.keys[name]
+				if len(tables) > 0 {
+					if _, dup := tables[len(tables)-1][m[1]]; !dup {
+						tables[len(tables)-1][m[1]] = i + 1
+					}
+				}
+				if full == section {
+					break
 				}
 			}
 		}
