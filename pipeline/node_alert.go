@@ -37,7 +37,7 @@ type alertNode struct {
 	states                                           groupTable[*alert.State]
 	own                                              *alert.Topic // anonymous topic, if the node has handlers
 	named                                            *alert.Topic
-	triggered                                        [4]int64 // events sent, by level
+	triggered                                        [4]int64   // events sent, by level
 	inh                                              inhibition // .category(), .inhibit(): node_alert_inhibit.go
 }
 

@@ -85,9 +85,9 @@ func TestInfluxDBOutNode(t *testing.T) {
 
 func TestOutputNodeErrors(t *testing.T) {
 	for src, want := range map[string]string{
-		`stream|from()|influxDBOut()`:                                 "influxDBOut needs a database",
-		`stream|from()|influxDBOut().database('d').cluster('c')`:      `no InfluxDB is configured`,
-		`stream|from()|httpPost()`:                                    "httpPost needs a URL",
+		`stream|from()|influxDBOut()`:                            "influxDBOut needs a database",
+		`stream|from()|influxDBOut().database('d').cluster('c')`: `no InfluxDB is configured`,
+		`stream|from()|httpPost()`:                               "httpPost needs a URL",
 	} {
 		_, err := pipeline.Compile("t", "t.tick", src, pipeline.Options{})
 		if assert.Error(t, err, src) {
