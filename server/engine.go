@@ -40,6 +40,7 @@ import (
 	"github.com/tickrun/tickrun/pipeline/alert"
 	"github.com/tickrun/tickrun/pipeline/deliver"
 	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/influx"
 	"github.com/tickrun/tickrun/pipeline/kapconf"
 	"github.com/tickrun/tickrun/pipeline/lineproto"
 	"github.com/tickrun/tickrun/server/api"
@@ -53,11 +54,14 @@ const KapacitorID = "main"
 
 // engineOptions configure the engine.
 type engineOptions struct {
-	Server  alert.ServerInfo
-	Config  *kapconf.Config // handler sections of kapacitor.conf
-	Deliver deliver.Options
-	Log     io.Writer // per-point node errors and handler failures
-	Store   *store.Store
+	// InfluxDB are the [[influxdb]] sections: batch queries and
+	// influxDBOut.
+	InfluxDB []influx.Config
+	Server   alert.ServerInfo
+	Config   *kapconf.Config // handler sections of kapacitor.conf
+	Deliver  deliver.Options
+	Log      io.Writer // per-point node errors and handler failures
+	Store    *store.Store
 }
 
 // engine runs tasks on package pipeline; it implements api.Engine.
@@ -68,7 +72,12 @@ type engine struct {
 	routes atomic.Pointer[routeTable]
 	topics *topicRegistry
 	alerts *alert.Registry // the server's topics, shared by every task
-	subMu  sync.Mutex      // serialises changes of the subscriptions
+
+	loopMu      sync.Mutex // guards the loopback queue
+	loopQueue   []*pipeline.Point
+	looping     bool
+	loopDropped int64
+	subMu       sync.Mutex // serialises changes of the subscriptions
 
 	ingressMu sync.Mutex
 	ingress   map[ingressKey]*atomic.Int64
@@ -143,6 +152,55 @@ func newEngine(opts engineOptions) *engine {
 		}
 	}
 	return e
+}
+
+// loopback takes the points kapacitorLoopback() nodes write (with the
+// writing task's lock held) and writes them into the server's stream from
+// a goroutine of its own, in order.
+func (e *engine) loopback(p *pipeline.Point) {
+	q := p.Clone()
+	e.loopMu.Lock()
+	defer e.loopMu.Unlock()
+	if len(e.loopQueue) >= maxLoopbackQueue {
+		e.loopDropped++
+		return
+	}
+	e.loopQueue = append(e.loopQueue, q)
+	if !e.looping {
+		e.looping = true
+		go e.drainLoopback()
+	}
+}
+
+// maxLoopbackQueue bounds the points waiting to loop back; beyond it new
+// ones are dropped and counted (a loop that feeds itself).
+const maxLoopbackQueue = 100_000
+
+func (e *engine) drainLoopback() {
+	for {
+		e.loopMu.Lock()
+		batch := e.loopQueue
+		e.loopQueue = nil
+		if len(batch) == 0 {
+			e.looping = false
+			e.loopMu.Unlock()
+			return
+		}
+		e.loopMu.Unlock()
+		for _, p := range batch {
+			routes := e.routes.Load().byDBRP[store.DBRP{DB: p.Database, RP: p.RP}]
+			if routes == nil {
+				continue
+			}
+			targets := routes.all
+			if ro := routes.byMeasurement[p.Name]; ro != nil {
+				targets = ro.targets
+			}
+			for _, t := range targets {
+				t.task.WritePoint(p)
+			}
+		}
+	}
 }
 
 // saved is the state the server kept of an alert id in a topic.
@@ -237,9 +295,13 @@ func (e *engine) compile(spec api.TaskSpec, registry *alert.Registry, onEvent fu
 		KapacitorID: KapacitorID,
 		Deliver:     e.opts.Deliver,
 		Config:      e.config(),
-		// stats() and deadman() run on the wall clock, as in kapacitord:
-		// see clock.
+		// stats(), deadman() and barrier() run on the wall clock, as in
+		// kapacitord: see clock.
 		WallClock: true,
+		// Batch queries and influxDBOut go to the [[influxdb]] sections.
+		InfluxDB: e.opts.InfluxDB,
+		// kapacitorLoopback writes into the server's own stream.
+		Loopback: e.loopback,
 	}
 	t, err := pipeline.Compile(spec.ID, spec.ID, spec.Script, opts)
 	if err != nil {
@@ -329,6 +391,16 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	if next := t.Tick(time.Now()); !next.IsZero() {
 		go e.clock(rt, next)
 	}
+	if _, batch := t.BatchPos(); batch {
+		// The schedule on the wall clock; a failed query is logged and
+		// counted, and the query is retried at its next tick.
+		if err := t.StartBatches(); err != nil {
+			e.tasks[spec.ID] = old
+			e.rebuildRoutes()
+			t.Close(context.Background())
+			return err
+		}
+	}
 	if old != nil {
 		go e.closeTask(old)
 	}
@@ -382,8 +454,9 @@ func (e *engine) Stop(id string) {
 // Executing implements api.Engine.
 func (e *engine) Executing(id string) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.tasks[id] != nil
+	rt := e.tasks[id]
+	e.mu.Unlock()
+	return rt != nil && rt.task.Err() == nil
 }
 
 // HandlersChanged implements api.Engine: the topic's handlers are
@@ -648,6 +721,9 @@ func (e *engine) Stats(id string) (api.TaskStats, bool) {
 	e.mu.Unlock()
 	if rt == nil {
 		return api.TaskStats{}, false
+	}
+	if err := rt.task.Err(); err != nil {
+		return api.TaskStats{Err: err.Error()}, true
 	}
 	nodes := map[string]map[string]int64{}
 	edges := map[string]map[string]int64{}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tickrun/tickrun/pipeline/alert"
+	"github.com/tickrun/tickrun/pipeline/influx"
 	"github.com/tickrun/tickrun/pipeline/kapconf"
 	"github.com/tickrun/tickrun/server/api"
 	"github.com/tickrun/tickrun/server/config"
@@ -86,10 +87,11 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: log, store: st, identity: id, done: make(chan struct{})}
 	s.engine = newEngine(engineOptions{
-		Server: alert.ServerInfo{Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID},
-		Config: handlers,
-		Log:    &logWriter{log: log},
-		Store:  st,
+		InfluxDB: influxConfigs(cfg.InfluxDB),
+		Server:   alert.ServerInfo{Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID},
+		Config:   handlers,
+		Log:      &logWriter{log: log},
+		Store:    st,
 	})
 	m := &metrics{e: s.engine}
 	s.api = api.New(api.Options{
@@ -266,3 +268,14 @@ func (w *logWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*logWriter)(nil)
+
+// influxConfigs converts the [[influxdb]] sections for the engine.
+func influxConfigs(sections []config.InfluxDB) []influx.Config {
+	var out []influx.Config
+	for _, s := range sections {
+		out = append(out, influx.Config{Name: s.Name, URLs: s.URLs, Default: s.Default, Disabled: !s.Enabled,
+			Username: s.Username, Password: s.Password, Token: s.Token, Timeout: time.Duration(s.Timeout),
+			InsecureSkipVerify: s.InsecureSkipVerify, Uncompressed: s.Compression == "none"})
+	}
+	return out
+}

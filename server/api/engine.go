@@ -75,6 +75,10 @@ func (e *ScriptError) Error() string {
 
 // TaskStats are a running task's statistics.
 type TaskStats struct {
+	// Err is why the task stopped by itself (a UDF died, a batch task's
+	// InfluxDB failed for good); "" while it runs. A stopped task is not
+	// executing.
+	Err        string
 	Throughput float64                     // points per second into the task
 	Nodes      map[string]map[string]int64 // node name -> statistic -> value
 	DOT        string                      // the graph with the statistics as attributes

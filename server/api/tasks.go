@@ -95,7 +95,9 @@ func (a *API) view(t store.Task, scriptFormat string) taskJSON {
 			v.Script = f
 		}
 	}
-	if st, ok := a.opts.Engine.Stats(t.ID); ok {
+	if st, ok := a.opts.Engine.Stats(t.ID); ok && st.Err != "" {
+		v.Error = st.Err
+	} else if ok {
 		v.Executing = true
 		v.Dot = st.DOT
 		v.Stats = statsJSON{TaskStats: map[string]float64{"throughput": st.Throughput}, NodeStats: st.Nodes}
