@@ -40,11 +40,17 @@ var allowedDeps = map[string]policy{
 	"pipeline/kapconf":   {third: []string{"github.com/pelletier/go-toml/v2"}},
 	"pipeline/deliver":   {testOurs: []string{"internal/testsink"}},
 	"pipeline/alert":     {ours: []string{"ast", "eval", "parser", "pipeline/models", "pipeline/deliver"}},
+	// The MQTT, Kafka and SNMP kinds speak their protocols with the
+	// libraries named (issue 14).
 	"pipeline/handler": {ours: []string{"ast", "pipeline/alert", "pipeline/deliver", "pipeline/kapconf"},
-		third: []string{"go.yaml.in/yaml/v3"}, testOurs: []string{"internal/testsink"}},
+		third:    []string{"go.yaml.in/yaml/v3", "github.com/eclipse/paho.mqtt.golang", "github.com/twmb/franz-go", "github.com/gosnmp/gosnmp"},
+		testOurs: []string{"internal/testsink", "internal/mqtttest"}},
 	"pipeline": {ours: []string{"ast", "eval", "parser", "pipeline/models", "pipeline/lineproto", "pipeline/kapconf",
 		"pipeline/deliver", "pipeline/alert", "pipeline/handler"},
-		testOurs: []string{"internal/testsink", "internal/tickgen"}, testThird: []string{"github.com/emersion/go-smtp"}},
+		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/mqtttest"},
+		// The receivers of the golden handler tests: an SMTP server, a
+		// Kafka cluster in process and an SNMP trap listener.
+		testThird: []string{"github.com/emersion/go-smtp", "github.com/twmb/franz-go", "github.com/gosnmp/gosnmp"}},
 
 	"cmd/tickrun": {ours: []string{"ast", "eval", "parser", "pipeline", "pipeline/models", "pipeline/lineproto",
 		"pipeline/kapconf", "pipeline/deliver", "pipeline/alert", "pipeline/handler", "server", "server/config"},
@@ -60,6 +66,8 @@ var allowedDeps = map[string]policy{
 		testOurs: []string{"ast", "parser", "internal/influxtest"}},
 	// A real influxd for tests: no package of ours, so any test may use it.
 	"internal/influxtest": {},
+	// A real mosquitto and an MQTT subscriber for tests, likewise.
+	"internal/mqtttest": {third: []string{"github.com/eclipse/paho.mqtt.golang"}},
 
 	// tickrun serve. Only package server (its engine.go) imports the
 	// engine; the API sees it through the api.Engine interface.
@@ -75,7 +83,7 @@ var allowedDeps = map[string]policy{
 const module = "github.com/tickrun/tickrun/"
 
 // testOnly are packages only test files may import.
-var testOnly = []string{"internal/testsink", "internal/influxtest"}
+var testOnly = []string{"internal/testsink", "internal/influxtest", "internal/mqtttest"}
 
 func TestDependencyDirection(t *testing.T) {
 	for pkg, pol := range allowedDeps {

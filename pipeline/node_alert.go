@@ -69,7 +69,7 @@ func init() {
 				states: map[string]*alert.State{},
 			}, nil
 		},
-		Props: append([]*Prop{
+		Props: handlerProps([]*Prop{
 			levelProp("info", alert.Info, false), levelProp("warn", alert.Warning, false), levelProp("crit", alert.Critical, false),
 			levelProp("infoReset", alert.Info, true), levelProp("warnReset", alert.Warning, true), levelProp("critReset", alert.Critical, true),
 			tmplProp("id", "event id template", func(n *alertNode) (*string, *ast.Pos) { return &n.idT, &n.tmplPos[0] }),
@@ -108,7 +108,7 @@ func init() {
 			str("idField", "add the id as this field", func(n *alertNode, s string) { n.idField = s }),
 			str("messageField", "add the message as this field", func(n *alertNode, s string) { n.messageField = s }),
 			str("durationField", "add the duration (ns) as this field", func(n *alertNode, s string) { n.durationField = s }),
-		}, handlerProps()...),
+		}),
 	})
 }
 
@@ -378,6 +378,7 @@ func (n *alertNode) event(src eventSource, l alert.Level, d time.Duration) (*Eve
 	return &Event{
 		ID: id, Message: msg, Details: details, Time: src.time, Duration: d, Level: l,
 		Recoverable: !n.noRecoveries, Data: src.data, TaskName: n.task.name, Node: n.name,
+		Group: info.Group, Fields: append([]Field(nil), src.fields...),
 	}, nil
 }
 

@@ -129,7 +129,7 @@ func (e *engine) subscribe(h store.Handler) error {
 	if err != nil {
 		return err
 	}
-	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic}
+	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic, Alerts: e.alerts}
 	_, err = handler.Subscribe(e.alerts, spec, env)
 	return err
 }

@@ -18,11 +18,22 @@ type Event struct {
 	PreviousLevel Level // set per topic when published
 	Recoverable   bool
 	Data          models.Series
+	// Extra are further series of the event's data, after Data: an
+	// aggregate handler's event holds the series of every event it
+	// aggregated. Alert nodes leave it empty.
+	Extra []models.Series
 
 	// For topic handler match expressions and logs.
 	TaskName string
 	Node     string // name of the alert node, e.g. "alert2"
 	Changed  bool   // set per topic: Level differs from the topic's previous level
+
+	// For the templates of handler options (an MQTT topic, Alerta's
+	// resource): the group ("nil" for none, as templates' .Group) and the
+	// fields of the point that triggered the event (sorted by key; the
+	// event owns them).
+	Group  string
+	Fields []models.Field
 }
 
 // Tag returns the value of a tag of the event's data.
@@ -55,6 +66,12 @@ func (e *Event) AppendJSON(b []byte) ([]byte, error) {
 	b, err := models.AppendSeriesJSON(b, &e.Data)
 	if err != nil {
 		return b, err
+	}
+	for i := range e.Extra {
+		b = append(b, ',')
+		if b, err = models.AppendSeriesJSON(b, &e.Extra[i]); err != nil {
+			return b, err
+		}
 	}
 	b = append(b, `]},"previousLevel":`...)
 	b = models.AppendJSONString(b, e.PreviousLevel.String())
