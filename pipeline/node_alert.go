@@ -29,7 +29,8 @@ type alertNode struct {
 	detT                                             string
 	tmpl                                             *alert.Templates
 	topic                                            string
-	handlers                                         []*handler.Spec // .tcp(), .log(), .slack(), ..., in script order
+	handlers                                         []*handler.Spec           // .tcp(), .log(), .slack(), ..., in script order
+	handlerPos                                       map[*handler.Spec]ast.Pos // where the script adds each handler
 	noRecoveries                                     bool
 	all                                              bool
 	levelTag, idTag                                  string
@@ -159,6 +160,10 @@ func (n *alertNode) start(t *Task) error {
 		for _, spec := range n.handlers {
 			spec.Topic = name
 			if err := t.subscribe(spec); err != nil {
+				if pos, ok := n.handlerPos[spec]; ok {
+					k, _ := handler.Lookup(spec.Kind)
+					return &ast.Error{Pos: pos, Msg: "." + k.Property.Name + "(): " + err.Error()}
+				}
 				return err
 			}
 		}

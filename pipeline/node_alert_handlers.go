@@ -210,6 +210,10 @@ func adderProp(k *handler.Kind) *Prop {
 			}
 		}
 		n.handlers = append(n.handlers, spec)
+		if n.handlerPos == nil {
+			n.handlerPos = map[*handler.Spec]ast.Pos{}
+		}
+		n.handlerPos[spec] = at.Method.Pos
 		return nil
 	}
 	return p

@@ -68,6 +68,11 @@ func Start(t testing.TB, o Options) *Broker {
 	b := &Broker{Addr: "127.0.0.1:" + strconv.Itoa(port), Username: o.Username, Password: o.Password, log: filepath.Join(dir, "mosquitto.log")}
 	b.URL = "tcp://" + b.Addr
 	conf := fmt.Sprintf("listener %d 127.0.0.1\npersistence false\nlog_dest file %s\nlog_type all\n", port, b.log)
+	if os.Geteuid() == 0 {
+		// Run as root, mosquitto would switch to the mosquitto user, who
+		// cannot read the test's temp dir.
+		conf += "user root\n"
+	}
 	if o.Username != "" {
 		pw := filepath.Join(dir, "passwd")
 		out, err := exec.Command(filepath.Join(filepath.Dir(bin), "..", "bin", "mosquitto_passwd"), "-b", "-c", pw, o.Username, o.Password).CombinedOutput()

@@ -50,7 +50,7 @@ func init() {
 			topic, _ := o.string("topic", true)
 			a := &aggregator{id: id, interval: interval, tmpl: tmpl, log: env.log,
 				publish: func(ev *alert.Event) { env.Alerts.Publish(ev, env.Alerts.Topic(topic)) },
-				stop: make(chan struct{}), stopped: make(chan struct{})}
+				stop:    make(chan struct{}), stopped: make(chan struct{})}
 			go a.run()
 			return &endpoint{target: "to topic " + topic + " every " + interval.String(), event: a.add, finish: a.finish}, nil
 		},

@@ -365,7 +365,7 @@ func openKafka(o opts, env *Env) (*endpoint, error) {
 			if tmpl != nil {
 				w := &boundedBuffer{max: maxTemplateOutput}
 				if err := tmpl.Execute(w, newKafkaData(ev)); err != nil {
-					return nil, fmt.Errorf("failed to execute alert template: %v", cannotEvaluateType.ReplaceAllString(strings.TrimPrefix(err.Error(), "template: "), "can't evaluate field $1"))
+					return nil, fmt.Errorf("failed to execute alert template: %v", templateExecError(strings.TrimPrefix(err.Error(), "template: ")))
 				}
 				value = w.Bytes()
 			} else {

@@ -216,4 +216,3 @@ func (s *snmpSender) finish(context.Context) {
 		s.open = false
 	}
 }
-

@@ -59,6 +59,19 @@ func eventFields(ev *alert.Event) map[string]interface{} {
 // does not exist, which users should not see.
 var cannotEvaluateType = regexp.MustCompile(`can't evaluate field (\w+) in type \*?[\w.]+`)
 
+// execAt is where text/template says an execution failed.
+var execAt = regexp.MustCompile(`^[^:]*:(\d+):(\d+): executing "[^"]*" at <[^>]*>: `)
+
+// templateExecError words an execution error of text/template without Go
+// type names: "can't evaluate field Feild (at 1:3)".
+func templateExecError(msg string) string {
+	at := ""
+	if m := execAt.FindStringSubmatch(msg); m != nil {
+		msg, at = msg[len(m[0]):], " (at "+m[1]+":"+m[2]+")"
+	}
+	return cannotEvaluateType.ReplaceAllString(msg, "can't evaluate field $1") + at
+}
+
 // maxTemplateOutput bounds what one option template may render for one
 // event; an event over it is dropped, as one whose template fails.
 const maxTemplateOutput = 1 << 20
@@ -102,7 +115,7 @@ func (t *optTemplate) render(data any) (string, error) {
 	w := &boundedBuffer{max: maxTemplateOutput}
 	if err := t.t.Execute(w, data); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "template: ")
-		return "", fmt.Errorf("%s: %s", t.option, cannotEvaluateType.ReplaceAllString(msg, "can't evaluate field $1"))
+		return "", fmt.Errorf("%s: %s", t.option, templateExecError(msg))
 	}
 	return w.String(), nil
 }
