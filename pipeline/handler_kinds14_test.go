@@ -106,7 +106,8 @@ func TestKafkaSASL(t *testing.T) {
 
 	d := fastDelivery
 	d.Attempts, d.RetryMaxTime = 2, time.Second
-	task, log := runFiles(t, script, strings.Replace(conf, "s3cret-pw", "wrong-pw", 1), d)
+	// timeout bounds each record's delivery.
+	task, log := runFiles(t, script, strings.Replace(conf, "s3cret-pw", "wrong-pw", 1)+"timeout = \"1s\"\n", d)
 	writeValues(t, task, 2)
 	assert.Equal(t, int64(1), task.HandlerStats()[0].Dropped)
 	assert.NotContains(t, log.String(), "wrong-pw")
@@ -326,4 +327,25 @@ addr = "127.0.0.1:3030"
 	}
 	assert.Equal(t, "mqtt tcp://127.0.0.1:1883", st[9].Name)
 	require.NoError(t, task.Close(context.Background()))
+}
+
+// Two handlers of one broker share its connection, as Kapacitor's one
+// client per broker: a broker takes a client id once, and two connections
+// with one id would throw each other out.
+func TestMQTTHandlersShareTheConnection(t *testing.T) {
+	b := mqtttest.Start(t, mqtttest.Options{})
+	sub := b.Subscribe(t)
+	script := strings.Replace(topicScript, ".topic('cpu')", ".mqtt('a').qos(1).mqtt('b').qos(1)", 1)
+	task, log := runFiles(t, script, "[[mqtt]]\nenabled = true\nurl = \""+b.URL+"\"\n", fastDelivery)
+	writeValues(t, task, 2, 3, 4, 0)
+	got := sub.Flush(t)
+	count := map[string]int{}
+	for _, m := range got {
+		count[m.Topic]++
+	}
+	assert.Equal(t, map[string]int{"a": 4, "b": 4}, count)
+	assert.NotContains(t, log.String(), "dropped")
+	for _, st := range task.HandlerStats() {
+		assert.Equal(t, int64(0), st.Retried, "%+v", st)
+	}
 }

@@ -178,8 +178,10 @@ func TestGlobalHandlers(t *testing.T) {
 }
 
 // TestHandlerGolden runs testdata/handlers/<kind>: script.tick over
-// input.lp with kapacitor.conf ($SERVER is the test server's URL) and
-// compares the requests with expected.txt (-update rewrites it).
+// input.lp with kapacitor.conf ($SERVER is the test server's URL, $SENSU,
+// $MQTT, $KAFKA and $SNMP the other receivers') and the handler files
+// *.yaml, and compares what the receivers got with expected.txt (-update
+// rewrites it).
 func TestHandlerGolden(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/handlers/*")
 	require.NoError(t, err)
@@ -187,19 +189,6 @@ func TestHandlerGolden(t *testing.T) {
 	require.NotEmpty(t, dirs)
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			read := func(name string) string {
-				b, err := os.ReadFile(filepath.Join(dir, name))
-				require.NoError(t, err)
-				return string(b)
-			}
-			srv, reqs := hookServer(t, always(200))
-			mails, smtpHost, smtpPort := startSMTP(t, 0)
-			raw := read("kapacitor.conf")
-			r := goldenReceivers(t, raw)
-			conf := strings.NewReplacer("$SERVER", srv.URL, "$SMTP_HOST", smtpHost, "$SMTP_PORT", smtpPort,
-				"$SENSU", r.sensuAddr(), "$MQTT", r.mqttURL(), "$KAFKA", r.kafkaBrokers(), "$SNMP", r.snmpAddr()).Replace(raw)
-			c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
-			require.NoError(t, err)
 			var handlers []*handler.Spec
 			files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
 			sort.Strings(files)
@@ -208,49 +197,86 @@ func TestHandlerGolden(t *testing.T) {
 				require.NoError(t, err)
 				handlers = append(handlers, spec)
 			}
-			task, err := Compile("cpu_alert", "script.tick", read("script.tick"), Options{Config: c, Deliver: fastDelivery, Server: ServerInfo{Hostname: "localhost"}, Handlers: handlers})
-			require.NoError(t, err)
-			dec := lineproto.NewDecoder(strings.NewReader(read("input.lp")))
-			dec.Database, dec.RP = "telegraf", "autogen"
-			for {
-				p, err := dec.Next()
-				require.NoError(t, err)
-				if p == nil {
-					break
-				}
-				require.NoError(t, task.WritePoint(p))
-			}
-			require.NoError(t, task.Close(context.Background()))
-			var got strings.Builder
-			for _, st := range task.HandlerStats() {
-				if st.Dropped > 0 { // golden: the events a kind does not send
-					fmt.Fprintf(&got, "DROPPED by %s: %d\n---\n", st.Name, st.Dropped)
-				}
-			}
-			for _, r := range reqs() {
-				got.WriteString(r.String())
-			}
-			for _, m := range mails.received() {
-				got.WriteString("MAIL FROM:<" + m.From + "> RCPT TO:<" + strings.Join(m.To, ">,<") + ">\n\n" + strings.ReplaceAll(m.Data, "\r\n", "\n") + "---\n")
-			}
-			got.WriteString(r.golden(t, task))
-			// Addresses of the receivers (in handler names) are not golden.
-			pairs := []string{srv.URL, "$SERVER"}
-			for _, a := range [][2]string{{r.sensuAddr(), "$SENSU"}, {r.snmpAddr(), "$SNMP"}} {
-				if a[0] != "" {
-					pairs = append(pairs, a[0], a[1])
-				}
-			}
-			out := strings.NewReplacer(pairs...).Replace(got.String())
-			got.Reset()
-			got.WriteString(out)
+			got := runGolden(t, dir, readFile(t, dir, "script.tick"), handlers)
 			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, "expected.txt"), []byte(got.String()), 0o644))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "expected.txt"), []byte(got), 0o644))
 				return
 			}
-			assert.Equal(t, read("expected.txt"), got.String())
+			assert.Equal(t, readFile(t, dir, "expected.txt"), got)
 		})
 	}
+}
+
+// TestHandlerFilesMatchScripts: the handler file equivalent-handler.yml of
+// a golden case, subscribed to the topic cpu of the case's script whose
+// handler property is replaced by .topic('cpu'), sends exactly what the
+// script sends.
+func TestHandlerFilesMatchScripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/handlers/*/equivalent-handler.yml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		dir := filepath.Dir(f)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			spec, err := handler.LoadFile(f)
+			require.NoError(t, err)
+			k, ok := handler.Lookup(spec.Kind)
+			require.True(t, ok)
+			script := readFile(t, dir, "script.tick")
+			at := strings.Index(script, "\n        ."+k.Property.Name+"(")
+			require.Positive(t, at, "the script has no .%s()", k.Property.Name)
+			script = script[:at] + "\n        .topic('cpu')\n"
+			assert.Equal(t, readFile(t, dir, "expected.txt"), runGolden(t, dir, script, []*handler.Spec{spec}))
+		})
+	}
+}
+
+func readFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	require.NoError(t, err)
+	return string(b)
+}
+
+// runGolden runs script over the case's input with its kapacitor.conf and
+// handlers, and renders what the receivers got.
+func runGolden(t *testing.T, dir, script string, handlers []*handler.Spec) string {
+	t.Helper()
+	srv, reqs := hookServer(t, always(200))
+	mails, smtpHost, smtpPort := startSMTP(t, 0)
+	raw := readFile(t, dir, "kapacitor.conf")
+	r := goldenReceivers(t, raw)
+	conf := strings.NewReplacer("$SERVER", srv.URL, "$SMTP_HOST", smtpHost, "$SMTP_PORT", smtpPort,
+		"$SENSU", r.sensuAddr(), "$MQTT", r.mqttURL(), "$KAFKA", r.kafkaBrokers(), "$SNMP", r.snmpAddr()).Replace(raw)
+	c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
+	require.NoError(t, err)
+	task, err := Compile("cpu_alert", "script.tick", script, Options{Config: c, Deliver: fastDelivery, Server: ServerInfo{Hostname: "localhost"}, Handlers: handlers})
+	require.NoError(t, err)
+	dec := lineproto.NewDecoder(strings.NewReader(readFile(t, dir, "input.lp")))
+	dec.Database, dec.RP = "telegraf", "autogen"
+	for {
+		p, err := dec.Next()
+		require.NoError(t, err)
+		if p == nil {
+			break
+		}
+		require.NoError(t, task.WritePoint(p))
+	}
+	require.NoError(t, task.Close(context.Background()))
+	var got strings.Builder
+	for _, st := range task.HandlerStats() {
+		if st.Dropped > 0 { // golden: the events a kind does not send
+			fmt.Fprintf(&got, "DROPPED by %s: %d\n---\n", strings.SplitN(st.Name, " ", 2)[0], st.Dropped)
+		}
+	}
+	for _, r := range reqs() {
+		got.WriteString(r.String())
+	}
+	for _, m := range mails.received() {
+		got.WriteString("MAIL FROM:<" + m.From + "> RCPT TO:<" + strings.Join(m.To, ">,<") + ">\n\n" + strings.ReplaceAll(m.Data, "\r\n", "\n") + "---\n")
+	}
+	got.WriteString(r.golden(t, task))
+	return got.String()
 }
 
 // [[httppost]] endpoints: .post().endpoint() and handler files with

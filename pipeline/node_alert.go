@@ -326,7 +326,7 @@ func (n *alertNode) batch(b *Batch) {
 	if l == alert.OK && n.noRecoveries {
 		return
 	}
-	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b)}, l, s.Duration()); ev != nil {
+	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b), batch: true}, l, s.Duration()); ev != nil {
 		n.forwardBatch(b, ev)
 	}
 }
@@ -355,6 +355,17 @@ type eventSource struct {
 	fields      []Field
 	time        int64
 	data        Series
+	batch       bool // a batch's event: data has a row per point
+}
+
+// batchFields returns a copy of a batch event's triggering fields (never
+// nil), or nil for a stream event, whose data's row holds them
+// (alert.Event.TriggerFields).
+func (s *eventSource) batchFields() []Field {
+	if !s.batch {
+		return nil
+	}
+	return append([]Field{}, s.fields...)
 }
 
 // event renders the templates and builds the event.
@@ -383,7 +394,7 @@ func (n *alertNode) event(src eventSource, l alert.Level, d time.Duration) (*Eve
 	return &Event{
 		ID: id, Message: msg, Details: details, Time: src.time, Duration: d, Level: l,
 		Recoverable: !n.noRecoveries, Data: src.data, TaskName: n.task.name, Node: n.name,
-		Group: info.Group, Fields: append([]Field(nil), src.fields...),
+		Group: info.Group, Fields: src.batchFields(),
 	}, nil
 }
 

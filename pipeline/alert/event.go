@@ -29,11 +29,30 @@ type Event struct {
 	Changed  bool   // set per topic: Level differs from the topic's previous level
 
 	// For the templates of handler options (an MQTT topic, Alerta's
-	// resource): the group ("nil" for none, as templates' .Group) and the
-	// fields of the point that triggered the event (sorted by key; the
-	// event owns them).
+	// resource): the group ("nil" for none, as templates' .Group) and,
+	// for a batch event, the fields of the point that triggered it
+	// (sorted by key; the event owns them). A stream event leaves Fields
+	// nil: its fields are its data's one row, which TriggerFields reads,
+	// so that alerts cost nothing more for handlers that never look.
 	Group  string
 	Fields []models.Field
+}
+
+// TriggerFields returns the fields of the point that triggered the event:
+// Fields, or for a stream event the columns of its data's one row after
+// "time".
+func (e *Event) TriggerFields() []models.Field {
+	if e.Fields != nil || len(e.Data.Values) != 1 {
+		return e.Fields
+	}
+	row := e.Data.Values[0]
+	out := make([]models.Field, 0, len(e.Data.Columns))
+	for i, c := range e.Data.Columns {
+		if i > 0 && i < len(row) {
+			out = append(out, models.Field{Key: c, Value: row[i]})
+		}
+	}
+	return out
 }
 
 // Tag returns the value of a tag of the event's data.

@@ -113,7 +113,7 @@ func bigPandaRequest(o opts, env *Env) (*webhook, error) {
 				}
 			}
 			if auto["fields"] {
-				for _, f := range ev.Fields {
+				for _, f := range ev.TriggerFields() {
 					m[f.Key] = fmt.Sprint(f.Value.Interface())
 				}
 			}

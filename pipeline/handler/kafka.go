@@ -36,7 +36,8 @@ import (
 //
 // The [[kafka]] cluster named by cluster (else the default one) gives the
 // brokers, the client id (its id), timeouts (timeout bounds dials, produce
-// requests and each record's delivery), batching (records wait up to
+// requests and each record's delivery, the last at least 1s, franz-go's
+// minimum), batching (records wait up to
 // batch-timeout to be sent together; batch-size waiting records are sent
 // at once), TLS (use-ssl with ssl-ca, ssl-cert, ssl-key,
 // insecure-skip-verify) and SASL (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512,
@@ -335,7 +336,7 @@ func openKafka(o opts, env *Env) (*endpoint, error) {
 	part := kafkaPartitioners[alg]
 	topic, _ := o.string("topic", true)
 	kopts := []kgo.Opt{kgo.SeedBrokers(brokers...), kgo.ClientID(c.String("id")), kgo.DefaultProduceTopic(topic),
-		kgo.DialTimeout(timeout), kgo.ProduceRequestTimeout(timeout), kgo.RecordDeliveryTimeout(timeout), kgo.ProducerLinger(linger),
+		kgo.DialTimeout(timeout), kgo.ProduceRequestTimeout(timeout), kgo.RecordDeliveryTimeout(max(timeout, time.Second)), kgo.ProducerLinger(linger),
 		kgo.RequiredAcks(kgo.LeaderAck()), kgo.DisableIdempotentWrite(), kgo.ProducerBatchCompression(kgo.NoCompression()),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(kgo.BasicConsistentPartitioner(func(string) func(*kgo.Record, int) int {

@@ -93,7 +93,7 @@ func openMQTT(o opts, env *Env) (*endpoint, error) {
 	if tlsConf != nil {
 		opts.SetTLSConfig(tlsConf)
 	}
-	m := &mqttPublisher{conn: acquireMQTT(key, opts), timeout: d}
+	m := &mqttPublisher{key: key, opts: opts, timeout: d}
 	ts, _ := o.templates(&eventData{}, "topic")
 	q, _ := o.int("qos", 0)
 	m.qos = byte(q)
@@ -138,19 +138,28 @@ func tlsConfig(ca, cert, key string, skipVerify bool) (*tls.Config, error) {
 	return c, nil
 }
 
-// mqttPublisher publishes a handler's events through a shared connection.
+// mqttPublisher publishes a handler's events through a shared
+// connection, taken on first use (the delivery goroutine's).
 type mqttPublisher struct {
-	conn     *mqttConn
+	key      string
+	opts     *pahomqtt.ClientOptions
 	timeout  deliver.Options
 	qos      byte
 	retained bool
-	once     sync.Once
+	mu       sync.Mutex
+	conn     *mqttConn
 }
 
 func (m *mqttPublisher) try(ctx context.Context, payload []byte) error {
 	topic, msg, _ := bytes.Cut(payload, []byte{0})
 	write := m.timeout.WriteTimeout
-	cl, err := m.conn.connected(ctx, m.timeout.DialTimeout)
+	m.mu.Lock()
+	if m.conn == nil {
+		m.conn = acquireMQTT(m.key, m.opts)
+	}
+	conn := m.conn
+	m.mu.Unlock()
+	cl, err := conn.connected(ctx, m.timeout.DialTimeout)
 	if err != nil {
 		return err
 	}
@@ -165,7 +174,14 @@ func (m *mqttPublisher) try(ctx context.Context, payload []byte) error {
 	return tok.Error()
 }
 
-func (m *mqttPublisher) finish(context.Context) { m.once.Do(m.conn.release) }
+func (m *mqttPublisher) finish(context.Context) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.conn != nil {
+		m.conn.release()
+		m.conn = nil
+	}
+}
 
 // mqttConn is one client connection, shared by the handlers of a broker
 // (same URL, client id and credentials) and closed with the last of them.

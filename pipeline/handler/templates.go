@@ -48,8 +48,9 @@ func eventTags(ev *alert.Event) map[string]string {
 
 // eventFields returns the fields of the point that triggered an event.
 func eventFields(ev *alert.Event) map[string]interface{} {
-	m := make(map[string]interface{}, len(ev.Fields))
-	for _, f := range ev.Fields {
+	fields := ev.TriggerFields()
+	m := make(map[string]interface{}, len(fields))
+	for _, f := range fields {
 		m[f.Key] = f.Value.Interface()
 	}
 	return m
