@@ -349,3 +349,16 @@ func TestMQTTHandlersShareTheConnection(t *testing.T) {
 		assert.Equal(t, int64(0), st.Retried, "%+v", st)
 	}
 }
+
+// The kinds with global = true in kapacitor.conf (hipchat, opsgenie,
+// pagerduty, servicenow, zenoss, bigpanda) serve every alert node, and
+// state-changes-only makes those nodes send level changes only.
+func TestGlobalKinds_issue14(t *testing.T) {
+	srv, reqs := hookServer(t, always(200))
+	conf := "[zenoss]\nenabled = true\nglobal = true\nstate-changes-only = true\nurl = \"" + srv.URL + "/z\"\n"
+	task, _ := runFiles(t, strings.Replace(topicScript, ".topic('cpu')", "", 1), conf, fastDelivery)
+	writeValues(t, task, 2, 3, 0)
+	require.Len(t, reqs(), 2)
+	assert.Contains(t, reqs()[0].Body, `"severity":"Critical"`)
+	assert.Contains(t, reqs()[1].Body, `"severity":"Clear"`)
+}
