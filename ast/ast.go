@@ -35,6 +35,10 @@ type Program struct {
 type Comment struct {
 	Pos  Pos
 	Text string // the comment text including the leading "//" of each line
+	// Trailing is set when the comment starts on a line after code, as in
+	// `var x = 5 // five`: Format keeps it at the end of the line. Like Pos,
+	// it is layout, not meaning.
+	Trailing bool
 }
 
 // VarDecl is "var Name = Value" or, with Type set and Value nil, the typed
@@ -257,3 +261,24 @@ func (n *Binary) Position() Pos      { return n.Pos }
 func (n *Paren) Position() Pos       { return n.Pos }
 func (n *Call) Position() Pos        { return n.Pos }
 func (n *Chain) Position() Pos       { return n.Pos }
+
+// Links returns the links of the chain ending at c, innermost (first
+// written) first: for `stream|from().measurement('cpu')`, the |from and
+// the .measurement links; Links()[0].Receiver is the head, stream. It walks
+// the receivers with a loop, so a walker that visits the links in this
+// order does not recurse once per link of a long chain.
+func (c *Chain) Links() []*Chain {
+	var links []*Chain
+	for {
+		links = append(links, c)
+		r, ok := c.Receiver.(*Chain)
+		if !ok {
+			break
+		}
+		c = r
+	}
+	for i, j := 0, len(links)-1; i < j; i, j = i+1, j-1 {
+		links[i], links[j] = links[j], links[i]
+	}
+	return links
+}

@@ -14,35 +14,39 @@ import (
 // of a node on its own line indented by 8; lambdas and other expressions
 // print on one line with the parentheses the user wrote.
 //
-// Comments are printed before the statement they precede or sit inside
-// (best effort: a comment inside a chain moves above the statement).
-// Parsing the result gives back p up to positions.
+// Comments stay where they were written, as far as that layout allows: a
+// comment on its own line is printed on its own line before the printed
+// line holding the code that followed it (inside a chain, before that
+// link), and a trailing comment (Comment.Trailing) at the end of the
+// printed line holding the code before it. A printed line takes one
+// trailing comment; a second one (two lines of a lambda joined into one)
+// moves below it, on its own line. Parsing the result gives back p up to
+// positions, and formatting that again gives the same text.
 func Format(p *Program) string {
-	var b strings.Builder
-	comments := attachComments(p)
-	var prev Stmt
-	for i, s := range p.Stmts {
-		if i > 0 {
-			b.WriteByte('\n')
-			if !keepTogether(prev, s) || len(comments[i]) > 0 {
-				b.WriteByte('\n')
-			}
+	lines := layout(p)
+	slots := placeComments(p.Comments, lines)
+	w := &printer{blank: true}
+	for j, ln := range lines {
+		lead := slots[2*j]
+		if j > 0 && ln.first && (len(lead) > 0 || !keepTogether(p.Stmts[lines[j-1].stmt], p.Stmts[ln.stmt])) {
+			w.blankLine()
 		}
-		writeComments(&b, comments[i])
-		formatStmt(&b, s)
-		prev = s
-	}
-	if trailing := comments[len(p.Stmts)]; len(trailing) > 0 {
-		if len(p.Stmts) > 0 {
-			b.WriteString("\n\n")
+		for _, c := range lead {
+			w.comment(ln.indent, "", c)
 		}
-		writeComments(&b, trailing)
+		if trailing := slots[2*j+1]; len(trailing) > 0 {
+			w.comment(ln.indent, ln.indent+ln.text+" ", trailing[0])
+		} else {
+			w.line(ln.indent+ln.text, false)
+		}
 	}
-	out := b.String()
-	if out != "" && !strings.HasSuffix(out, "\n") {
-		out += "\n"
+	if end := slots[2*len(lines)]; len(end) > 0 {
+		w.blankLine()
+		for _, c := range end {
+			w.comment("", "", c)
+		}
 	}
-	return out
+	return w.b.String()
 }
 
 // FormatExpr prints e on one line; chains are written inline
@@ -53,17 +57,43 @@ func FormatExpr(e Expr) string {
 	return b.String()
 }
 
-// writeComments prints comments, one block per Comment; separate comments
-// are kept apart by a blank line so that parsing does not merge them.
-func writeComments(b *strings.Builder, cs []*Comment) {
-	for i, c := range cs {
-		if i > 0 {
-			b.WriteByte('\n')
+// printer writes the lines of Format and remembers what the last one was,
+// so that two comments never end up on consecutive lines: the lexer would
+// merge them into one.
+type printer struct {
+	b         strings.Builder
+	inComment bool // the last line written is a comment on its own line
+	blank     bool // the last line written is blank, or nothing was written
+}
+
+func (w *printer) line(s string, comment bool) {
+	w.b.WriteString(s)
+	w.b.WriteByte('\n')
+	w.inComment, w.blank = comment, false
+}
+
+func (w *printer) blankLine() {
+	if !w.blank {
+		w.b.WriteByte('\n')
+		w.inComment, w.blank = false, true
+	}
+}
+
+// comment writes c, each of its lines indented by indent; with code set,
+// the first line of c goes at the end of code (a trailing comment).
+func (w *printer) comment(indent, code string, c *Comment) {
+	if code == "" && w.inComment {
+		w.blankLine()
+	}
+	for i, l := range strings.Split(c.Text, "\n") {
+		l = strings.TrimLeft(l, " \t")
+		if i == 0 && code != "" {
+			// The lexer never merges a trailing comment with the line
+			// below, so what follows may be a comment.
+			w.line(code+l, false)
+			continue
 		}
-		for _, line := range strings.Split(c.Text, "\n") {
-			b.WriteString(strings.TrimLeft(line, " \t"))
-			b.WriteByte('\n')
-		}
+		w.line(indent+l, true)
 	}
 }
 
@@ -87,38 +117,127 @@ func simpleDecl(d *VarDecl) bool {
 	return !chain
 }
 
-// attachComments assigns each comment of p to the statement it sits inside,
-// ends the line of, or precedes; index len(p.Stmts) holds the comments
-// after the last statement.
-func attachComments(p *Program) [][]*Comment {
-	out := make([][]*Comment, len(p.Stmts)+1)
-	ends := make([]Pos, len(p.Stmts))
+// printedLine is one line of Format's output: the head of a statement or
+// one link of a chain, with the source offsets of the first and the last
+// node printed on it, which place the comments.
+type printedLine struct {
+	stmt   int  // index of the statement
+	first  bool // the first line of the statement
+	indent string
+	text   string
+	start  int // offset of the first node on the line
+	last   int // offset of the last node on the line
+}
+
+// layout returns the printed lines of every statement of p, in order.
+func layout(p *Program) []printedLine {
+	var out []printedLine
 	for i, s := range p.Stmts {
-		ends[i] = lastPos(s, s.Position())
-	}
-	cs := append([]*Comment(nil), p.Comments...)
-	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Pos.Offset < cs[j].Pos.Offset })
-	for _, c := range cs {
-		at := len(p.Stmts)
-		for i, end := range ends {
-			if c.Pos.Offset < end.Offset || c.Pos.Line == end.Line {
-				at = i
-				break
+		var chain *Chain
+		head := ""
+		switch s := s.(type) {
+		case *VarDecl:
+			if c, ok := s.Value.(*Chain); ok {
+				chain, head = c, "var "+s.Name.Name+" = "
 			}
+		case *ExprStmt:
+			chain, _ = s.X.(*Chain)
 		}
-		out[at] = append(out[at], c)
+		if chain == nil {
+			var b strings.Builder
+			formatStmt(&b, s)
+			out = append(out, printedLine{stmt: i, first: true, text: b.String(), start: startOffset(s), last: lastOffset(s)})
+			continue
+		}
+		links := chain.Links()
+		recv := links[0].Receiver
+		last := lastOffset(recv)
+		if d, ok := s.(*VarDecl); ok {
+			last = max(last, d.Name.Pos.Offset)
+		}
+		out = append(out, printedLine{stmt: i, first: true, text: head + FormatExpr(recv), start: startOffset(s), last: last})
+		sawNode := false
+		for _, l := range links {
+			indent := "    "
+			if l.Op == Dot && sawNode {
+				indent = "        "
+			}
+			if l.Op != Dot {
+				sawNode = true
+			}
+			var b strings.Builder
+			formatLink(&b, l)
+			last := l.Pos.Offset
+			if l.Method != nil {
+				last = max(last, l.Method.Pos.Offset)
+			}
+			for _, a := range l.Args {
+				last = max(last, lastOffset(a))
+			}
+			out = append(out, printedLine{stmt: i, indent: indent, text: b.String(), start: l.Pos.Offset, last: last})
+		}
 	}
 	return out
 }
 
-// lastPos returns the position of the last node within n, or last if it is
-// later.
-func lastPos(n Node, last Pos) Pos {
-	if p := n.Position(); p.Offset > last.Offset {
-		last = p
+// placeComments puts each comment in a slot: slot 2j holds the comments
+// printed on their own lines before line j, slot 2j+1 the comment at the
+// end of line j, and slot 2len(lines) the comments after the last
+// statement. Slots never go backwards in source order, so the comments
+// print in the order they were written.
+func placeComments(comments []*Comment, lines []printedLine) [][]*Comment {
+	out := make([][]*Comment, 2*len(lines)+1)
+	cs := append([]*Comment(nil), comments...)
+	sort.SliceStable(cs, func(i, j int) bool { return cs[i].Pos.Offset < cs[j].Pos.Offset })
+	prev := 0
+	for _, c := range cs {
+		var slot int
+		if c.Trailing {
+			// After the line holding the last node before the comment.
+			j := sort.Search(len(lines), func(i int) bool { return lines[i].start >= c.Pos.Offset }) - 1
+			slot = max(2*j+1, 0)
+		} else {
+			// Before the line holding the first node after the comment.
+			slot = 2 * sort.Search(len(lines), func(i int) bool { return lines[i].last > c.Pos.Offset })
+		}
+		slot = max(slot, prev)
+		if slot%2 == 1 && len(out[slot]) > 0 {
+			slot++ // the line has its trailing comment: print this one below it
+		}
+		out[slot] = append(out[slot], c)
+		prev = slot
 	}
-	for _, c := range children(n) {
-		last = lastPos(c, last)
+	return out
+}
+
+// startOffset returns the offset where s starts: a chain starts at its
+// innermost receiver, not at the operator of its last link.
+func startOffset(s Stmt) int {
+	x, ok := s.(*ExprStmt)
+	if !ok {
+		return s.Position().Offset
+	}
+	e := x.X
+	for {
+		c, ok := e.(*Chain)
+		if !ok {
+			return e.Position().Offset
+		}
+		e = c.Receiver
+	}
+}
+
+// lastOffset returns the largest offset of any node within n. It walks the
+// tree with an explicit stack: a long chain or a long run of binary
+// operators nests as deep as it is long.
+func lastOffset(n Node) int {
+	last := -1
+	stack := []Node{n}
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		last = max(last, n.Position().Offset)
+		stack = append(stack, children(n)...)
 	}
 	return last
 }
@@ -194,55 +313,15 @@ func formatStmt(b *strings.Builder, s Stmt) {
 			return
 		}
 		b.WriteString(" = ")
-		formatTop(b, s.Value)
+		formatExpr(b, s.Value)
 	case *DBRP:
 		b.WriteString("dbrp ")
 		b.WriteString(quoteReference(s.DB.Name))
 		b.WriteByte('.')
 		b.WriteString(quoteReference(s.RP.Name))
 	case *ExprStmt:
-		formatTop(b, s.X)
+		formatExpr(b, s.X)
 	}
-}
-
-// formatTop prints a statement-level expression; chains go multi-line.
-func formatTop(b *strings.Builder, e Expr) {
-	c, ok := e.(*Chain)
-	if !ok {
-		formatExpr(b, e)
-		return
-	}
-	links := flatten(c)
-	formatExpr(b, links[0].Receiver)
-	sawNode := false
-	for _, l := range links {
-		indent := "\n    "
-		if l.Op == Dot && sawNode {
-			indent = "\n        "
-		}
-		if l.Op != Dot {
-			sawNode = true
-		}
-		b.WriteString(indent)
-		formatLink(b, l)
-	}
-}
-
-// flatten returns the links of a chain, innermost (first written) first.
-func flatten(c *Chain) []*Chain {
-	var links []*Chain
-	for {
-		links = append(links, c)
-		r, ok := c.Receiver.(*Chain)
-		if !ok {
-			break
-		}
-		c = r
-	}
-	for i, j := 0, len(links)-1; i < j; i, j = i+1, j-1 {
-		links[i], links[j] = links[j], links[i]
-	}
-	return links
 }
 
 func formatLink(b *strings.Builder, c *Chain) {
@@ -319,12 +398,7 @@ func formatExpr(b *strings.Builder, e Expr) {
 		b.WriteString(e.Op.String())
 		formatOperand(b, e.X, needsParensUnary(e.X))
 	case *Binary:
-		p := e.Op.Precedence()
-		formatOperand(b, e.X, binaryPrec(e.X) >= 0 && binaryPrec(e.X) < p)
-		b.WriteByte(' ')
-		b.WriteString(e.Op.String())
-		b.WriteByte(' ')
-		formatOperand(b, e.Y, binaryPrec(e.Y) >= 0 && binaryPrec(e.Y) <= p)
+		formatBinary(b, e)
 	case *Paren:
 		b.WriteByte('(')
 		formatExpr(b, e.X)
@@ -340,8 +414,35 @@ func formatExpr(b *strings.Builder, e Expr) {
 		}
 		b.WriteByte(')')
 	case *Chain:
-		formatExpr(b, e.Receiver)
-		formatLink(b, e)
+		links := e.Links()
+		formatExpr(b, links[0].Receiver)
+		for _, l := range links {
+			formatLink(b, l)
+		}
+	}
+}
+
+// formatBinary prints a binary expression. The left operand of `a + b + c
+// …` is a Binary as deep as the run is long, so the run of left operands
+// that print without parentheses is walked with a loop.
+func formatBinary(b *strings.Builder, e *Binary) {
+	run := []*Binary{e}
+	for {
+		top := run[len(run)-1]
+		x, ok := top.X.(*Binary)
+		if !ok || x.Op.Precedence() < top.Op.Precedence() {
+			break
+		}
+		run = append(run, x)
+	}
+	inner := run[len(run)-1]
+	formatOperand(b, inner.X, binaryPrec(inner.X) >= 0 && binaryPrec(inner.X) < inner.Op.Precedence())
+	for i := len(run) - 1; i >= 0; i-- {
+		x := run[i]
+		b.WriteByte(' ')
+		b.WriteString(x.Op.String())
+		b.WriteByte(' ')
+		formatOperand(b, x.Y, binaryPrec(x.Y) >= 0 && binaryPrec(x.Y) <= x.Op.Precedence())
 	}
 }
 

@@ -31,6 +31,8 @@ stream
 `
 	assert.Equal(t, want, Format(p))
 	assert.Equal(t, `stream|from().measurement('cpu')|alert().crit(lambda: "usage_idle" < 10)`, FormatExpr(crit))
+	assert.Equal(t, []*Chain{from, meas, alert, crit}, crit.Links())
+	assert.Equal(t, []*Chain{from}, from.Links())
 }
 
 func TestFormatStatements(t *testing.T) {
@@ -45,15 +47,13 @@ func TestFormatStatements(t *testing.T) {
 		},
 		Comments: []*Comment{
 			{Pos: Pos{Offset: 0, Line: 1, Col: 1}, Text: "// head\n// more"},
-			{Pos: Pos{Offset: 14, Line: 2, Col: 5}, Text: "// after a"},
+			{Pos: Pos{Offset: 14, Line: 2, Col: 5}, Text: "// after a", Trailing: true},
 			{Pos: Pos{Offset: 60, Line: 5, Col: 1}, Text: "// tail"},
 		},
 	}
 	want := `// head
 // more
-
-// after a
-var a = 1
+var a = 1 // after a
 var t duration
 
 var d = stream

@@ -179,11 +179,12 @@ func (s *Source) renderOne(b *strings.Builder, e *Error) {
 	if line == "" && e.Pos.Line > len(s.lines) {
 		return
 	}
+	line, at := window(line, e.Pos.Col)
 	fmt.Fprintf(b, " | %s\n", line)
 	var caret strings.Builder
 	col := 1
 	for _, r := range line {
-		if col >= e.Pos.Col {
+		if col >= at {
 			break
 		}
 		if r == '\t' {
@@ -193,8 +194,31 @@ func (s *Source) renderOne(b *strings.Builder, e *Error) {
 		}
 		col++
 	}
-	for ; col < e.Pos.Col; col++ {
+	for ; col < at; col++ {
 		caret.WriteByte(' ')
 	}
 	fmt.Fprintf(b, " | %s^\n", caret.String())
+}
+
+// maxShown is how many runes of a source line Render shows.
+const maxShown = 160
+
+// window cuts a line longer than maxShown runes to the maxShown around
+// column col, marking the cuts with "…", and returns it with the column in
+// the cut line: a script on one line of megabytes is not echoed whole.
+func window(line string, col int) (string, int) {
+	if utf8.RuneCountInString(line) <= maxShown {
+		return line, col
+	}
+	r := []rune(line)
+	start := max(0, min(col-1-maxShown/2, len(r)-maxShown))
+	end := start + maxShown
+	out := string(r[start:end])
+	if end < len(r) {
+		out += "…"
+	}
+	if start > 0 {
+		return "…" + out, col - start + 1
+	}
+	return out, col
 }

@@ -3,6 +3,7 @@ package eval
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/tickrun/tickrun/ast"
 )
@@ -107,8 +108,23 @@ func (c *compiler) lookupFunc(name string) *builtin {
 
 // callSite is what a call node needs at run time to report a failure.
 type callSite struct {
-	b   *builtin
-	src []string // the arguments printed back, for messages
+	b    *builtin
+	args []ast.Expr // the arguments, printed back for messages
+	once sync.Once
+	src  []string
+}
+
+// source returns the arguments printed back. They are printed the first
+// time a message needs them, not at compile time: printing every argument
+// of every call of f(f(f(…))) is quadratic in the nesting.
+func (site *callSite) source() []string {
+	site.once.Do(func() {
+		site.src = make([]string, len(site.args))
+		for i, a := range site.args {
+			site.src[i] = FormatExpr(a)
+		}
+	})
+	return site.src
 }
 
 func (c *compiler) call(x *ast.Call) *node {
@@ -137,10 +153,7 @@ func (c *compiler) call(x *ast.Call) *node {
 	if b.stateful {
 		c.lambda.stateful = true
 	}
-	site := &callSite{b: b, src: make([]string, len(x.Args))}
-	for i, a := range x.Args {
-		site.src[i] = FormatExpr(a)
-	}
+	site := &callSite{b: b, args: x.Args}
 	off := c.lambda.bufSize
 	c.lambda.bufSize += len(args)
 	n := &node{fn: callFn(site, args, off)}
@@ -200,10 +213,11 @@ func callFn(site *callSite, args []*node, off int) evalFn {
 func (site *callSite) signatureError(e *Expr, vals []Value) error {
 	var missing []string
 	missingNames := map[string]bool{}
+	src := site.source()
 	for i, v := range vals {
 		if v.Kind == Missing {
-			missing = append(missing, site.src[i])
-			missingNames[strings.Trim(site.src[i], `"`)] = true
+			missing = append(missing, src[i])
+			missingNames[strings.Trim(src[i], `"`)] = true
 		}
 	}
 	if len(missing) > 0 {
@@ -226,7 +240,7 @@ func (site *callSite) signatureError(e *Expr, vals []Value) error {
 		kinds[i] = v.Kind.String()
 	}
 	//lint:ignore ST1005 Kapacitor's wording, kept for users who grep logs (lambda.md §8)
-	return fmt.Errorf(msgWrongSignature, site.b.name, argsString(site.src, kinds), signaturesString(site.b.sigs))
+	return fmt.Errorf(msgWrongSignature, site.b.name, argsString(src, kinds), signaturesString(site.b.sigs))
 }
 
 // staticSignatureError is the compile-time form: with one possible kind per
@@ -240,7 +254,7 @@ func (site *callSite) staticSignatureError(args []kindSet) string {
 			kinds[i] = a.String()
 		}
 	}
-	return fmt.Sprintf(msgWrongSignature, site.b.name, argsString(site.src, kinds), signaturesString(site.b.sigs))
+	return fmt.Sprintf(msgWrongSignature, site.b.name, argsString(site.source(), kinds), signaturesString(site.b.sigs))
 }
 
 // suggestFunc returns ` (did you mean "x"?)` for the known function

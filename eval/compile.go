@@ -151,7 +151,11 @@ type compiler struct {
 	lambda    *Lambda
 	probs     ast.ErrorList
 	refs      map[string]bool
-	constMode bool // Const: references and impure calls are errors
+	constMode bool  // Const: references and impure calls are errors
+	loopAll   bool  // tests: evaluate every run of operators in a loop (see maxNestedSteps)
+	depth     int   // nesting levels open (see enter)
+	deep      bool  // the nesting error was reported
+	scratch   *Expr // the instance fold evaluates constant nodes with
 }
 
 // Compile checks a lambda body and compiles it to closures. want is the
@@ -167,8 +171,12 @@ type compiler struct {
 // position. With only warnings the Lambda is usable and fails per point
 // exactly as Kapacitor does.
 func Compile(body ast.Expr, env *Env, want Kind) (*Lambda, ast.ErrorList) {
+	return compile(&compiler{env: env}, body, want)
+}
+
+func compile(c *compiler, body ast.Expr, want Kind) (*Lambda, ast.ErrorList) {
 	l := &Lambda{body: body}
-	c := &compiler{env: env, lambda: l, refs: map[string]bool{}}
+	c.lambda, c.refs = l, map[string]bool{}
 	n := c.compile(body)
 	if isRegexLit(body) && n.kinds != 0 {
 		c.errorf(body, "a regex can only be used on the right of =~ or !~ or as a function argument")
@@ -224,7 +232,38 @@ func constNode(v Value) *node {
 	return &node{kinds: 1 << v.Kind, isConst: true, val: v, fn: func(*Expr, Scope) (Value, error) { return v, nil }}
 }
 
+// enter opens a nesting level for x — a group, a prefix operator, a call
+// — and reports whether it is within ast.MaxNesting. Compiling recurses
+// once per level, so deeper trees (a parsed script never is one: the
+// parser has the same limit) are rejected instead of risking a fatal stack
+// overflow. Call leave when done, whatever enter returned.
+func (c *compiler) enter(x ast.Expr) bool {
+	c.depth++
+	return c.depth <= ast.MaxNesting
+}
+
+func (c *compiler) leave() { c.depth-- }
+
+// tooDeep reports the nesting error once, at x, and returns a failing node.
+func (c *compiler) tooDeep(x ast.Expr) *node {
+	if !c.deep {
+		c.deep = true
+		c.probs.Add(ast.NestingError(x.Position()))
+	}
+	return failing(errTooDeep)
+}
+
+var errTooDeep = fmt.Errorf("expression nested too deeply")
+
 func (c *compiler) compile(x ast.Expr) *node {
+	switch x.(type) {
+	case *ast.Paren, *ast.Unary, *ast.Call:
+		ok := c.enter(x)
+		defer c.leave()
+		if !ok {
+			return c.tooDeep(x)
+		}
+	}
 	switch x := x.(type) {
 	case *ast.IntLit:
 		return constNode(IntValue(x.Value))
@@ -325,8 +364,18 @@ func (c *compiler) reference(x *ast.Reference) *node {
 // fold evaluates a node whose operands are all constant. A failure is
 // reported as a warning (Kapacitor would fail on every point) and the node
 // stays a runtime node that returns the same error.
+//
+// One scratch instance serves every fold of the compilation, grown to the
+// argument and hint slots allocated so far: a new one per fold would make
+// compiling a long run of constants quadratic. Sharing it is safe because
+// only pure functions fold, and they keep no state in the instance.
 func (c *compiler) fold(n *node, at ast.Expr) *node {
-	tmp := &Expr{l: c.lambda, buf: make([]Value, c.lambda.bufSize), hints: make([]int, c.lambda.hints)}
+	if c.scratch == nil {
+		c.scratch = &Expr{l: c.lambda}
+	}
+	tmp := c.scratch
+	tmp.buf = grow(tmp.buf, c.lambda.bufSize)
+	tmp.hints = grow(tmp.hints, c.lambda.hints)
 	tmp.spread.reset()
 	v, err := n.fn(tmp, nil)
 	if err != nil {
@@ -335,6 +384,14 @@ func (c *compiler) fold(n *node, at ast.Expr) *node {
 		return n
 	}
 	return constNode(v)
+}
+
+// grow returns s extended to length n (never shorter), amortised like append.
+func grow[T any](s []T, n int) []T {
+	if n > len(s) {
+		s = append(s, make([]T, n-len(s))...)
+	}
+	return s
 }
 
 // checkWant warns when the lambda can never produce the kind its user needs.

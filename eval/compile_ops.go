@@ -2,6 +2,7 @@ package eval
 
 import (
 	"fmt"
+	"unicode"
 
 	"github.com/tickrun/tickrun/ast"
 )
@@ -30,26 +31,82 @@ func (b *binaryInfo) fail(l, r Value) error {
 	return typeError(b.op, l.Kind, r.Kind)
 }
 
+// maxNestedSteps is how many operators of one run leaning left, such as
+// a + b + c …, compile into closures each calling the one on its left.
+// The operators of a longer run are applied in a loop (loopFn), so that
+// evaluation does not recurse once per operator; short runs keep the
+// specialised closures of the hot path.
+const maxNestedSteps = 32
+
+// binary compiles a binary expression. The left operand of a + b + c … is a
+// Binary as deep as the run is long, so the run is walked with a loop, from
+// the innermost operator out.
 func (c *compiler) binary(b *ast.Binary) *node {
-	x, y := c.compile(b.X), c.compile(b.Y)
+	run := []*ast.Binary{b}
+	for {
+		x, ok := run[len(run)-1].X.(*ast.Binary)
+		if !ok {
+			break
+		}
+		run = append(run, x)
+	}
+	x := c.compile(run[len(run)-1].X)
+	base, steps := x, []stepFn(nil) // evaluation: base, then each step
+	for i := len(run) - 1; i >= 0; i-- {
+		sb := run[i]
+		n, step := c.binaryNode(sb, x, c.rightOperand(sb))
+		if n.isConst {
+			base, steps = n, nil
+		} else {
+			steps = append(steps, step)
+		}
+		x = n
+	}
+	if len(steps) > maxNestedSteps || c.loopAll && len(steps) > 0 {
+		x.fn, x.bfn = loopFn(base.fn, steps), nil
+	}
+	return x
+}
+
+// rightOperand compiles the right operand of b. A parsed tree holds a
+// right operand of lower or equal precedence only inside a Paren, which
+// counts as a nesting level; a tree built by hand may hold it bare, and
+// then it counts the same.
+func (c *compiler) rightOperand(b *ast.Binary) *node {
+	if y, ok := b.Y.(*ast.Binary); ok && y.Op.Precedence() <= b.Op.Precedence() {
+		ok := c.enter(y)
+		defer c.leave()
+		if !ok {
+			return c.tooDeep(y)
+		}
+	}
+	return c.compile(b.Y)
+}
+
+// binaryNode checks and compiles b over its compiled operands, and returns
+// the same operator as a step of a loop over a long run.
+func (c *compiler) binaryNode(b *ast.Binary, x, y *node) (*node, stepFn) {
 	op := b.Op
 	if !op.IsMath() && !op.IsComparison() && !op.IsLogical() {
-		c.errorf(b, "unknown binary operator %v", op)
-		return failing(fmt.Errorf("unknown binary operator %v", op))
+		err := fmt.Errorf("unknown binary operator %v", op)
+		c.errorf(b, "%s", err)
+		return failing(err), func(*Expr, Scope, Value) (Value, error) { return Value{}, err }
 	}
 	info := &binaryInfo{op: op, x: x.ref, y: y.ref, xIsRef: x.isRef, yIsRef: y.isRef, hint: c.lambda.hints}
 	c.lambda.hints++
 	n := &node{fn: binaryFn(info, x, y), bfn: binaryBoolFn(info, x, y)}
+	step := binaryStep(info, y)
+	c.checkQuotes(b)
 	if x.kinds == 0 || y.kinds == 0 {
-		return n // an operand always fails; it was reported already
+		return n, step // an operand always fails; it was reported already
 	}
 	if isRegexLit(b.X) {
 		c.errorf(b.X, "a regex can only be used on the right of =~ or !~")
-		return n
+		return n, step
 	}
 	if isRegexLit(b.Y) && op != ast.OpMatch && op != ast.OpNotMatch {
 		c.errorf(b.Y, "a regex can only be used on the right of =~ or !~, not %v", op)
-		return n
+		return n, step
 	}
 	n.kinds = binaryResult(op, x.kinds, y.kinds)
 	if n.kinds == 0 {
@@ -64,12 +121,108 @@ func (c *compiler) binary(b *ast.Binary) *node {
 		default:
 			c.warnf(b, "operator %v cannot be applied to %s and %s", op, x.kinds, y.kinds)
 		}
-		return n
+		return n, step
 	}
 	if x.isConst && y.isConst {
-		return c.fold(n, b)
+		return c.fold(n, b), step
 	}
-	return n
+	return n, step
+}
+
+// checkQuotes warns about `"host" == "cpu-total"`: a comparison whose right
+// operand is a reference that cannot be a field, so that the string was
+// surely meant (see looksLikeString); Kapacitor would report the missing
+// field "cpu-total" on every point. A name the environment knows as a
+// field is left alone.
+func (c *compiler) checkQuotes(b *ast.Binary) {
+	r, ok := b.Y.(*ast.Reference)
+	if !ok || c.constMode || !b.Op.IsComparison() || b.Op == ast.OpMatch || b.Op == ast.OpNotMatch || !looksLikeString(r.Name) {
+		return
+	}
+	if c.env != nil && c.env.Field != nil {
+		if _, known := c.env.Field(r.Name); known {
+			return
+		}
+	}
+	c.warnf(r, msgQuotedString, quoteString(r.Name))
+}
+
+// looksLikeString reports whether a reference name is clearly a string
+// value written in the wrong quotes rather than a field or tag name: it is
+// empty, starts with a digit (10.0.0.1, 5xx) or holds a character other
+// than letters, digits, "_", "." and ":" (cpu-total, /var/log, web 01).
+// Field and tag keys as Telegraf and most writers make them use only those
+// characters (Prometheus names use ":" too), while tag values — what a
+// lambda compares a tag with — are full of "-", "/" and spaces.
+func looksLikeString(name string) bool {
+	if name == "" {
+		return true
+	}
+	for i, r := range name {
+		if i == 0 && unicode.IsDigit(r) {
+			return true
+		}
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' && r != '.' && r != ':' {
+			return true
+		}
+	}
+	return false
+}
+
+// stepFn applies one operator of a long run (see maxNestedSteps) to l, the
+// value of everything on its left.
+type stepFn func(e *Expr, s Scope, l Value) (Value, error)
+
+// binaryStep is binaryFn with the left operand given: the same table
+// lookup, short circuit and errors.
+func binaryStep(info *binaryInfo, y *node) stepFn {
+	yf, op := y.fn, info.op
+	if op.IsLogical() {
+		decided := op == ast.OpOr
+		return func(e *Expr, s Scope, l Value) (Value, error) {
+			if l.Kind != Bool {
+				return Value{}, info.fail(l, Value{Kind: Bool})
+			}
+			if l.Bool() == decided {
+				return l, nil
+			}
+			r, err := yf(e, s)
+			if err != nil {
+				return Value{}, err
+			}
+			if r.Kind != Bool {
+				return Value{}, info.fail(l, r)
+			}
+			return r, nil
+		}
+	}
+	return func(e *Expr, s Scope, l Value) (Value, error) {
+		r, err := yf(e, s)
+		if err != nil {
+			return Value{}, err
+		}
+		if b, ok := lookupBinary(op, l.Kind, r.Kind); ok {
+			return b.fn(l, r)
+		}
+		return Value{}, info.fail(l, r)
+	}
+}
+
+// loopFn evaluates base, then applies each step to the result.
+func loopFn(base evalFn, steps []stepFn) evalFn {
+	return func(e *Expr, s Scope) (Value, error) {
+		v, err := base(e, s)
+		for _, step := range steps {
+			if err != nil {
+				return Value{}, err
+			}
+			v, err = step(e, s, v)
+		}
+		if err != nil {
+			return Value{}, err
+		}
+		return v, nil
+	}
 }
 
 // binaryFn picks the closure for a binary node: short-circuit for AND/OR,

@@ -2,6 +2,7 @@ package eval_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -31,15 +32,29 @@ func FuzzLambda(f *testing.F) {
 		`if("b", 1m, 2m) / 0`, `-"s"`, `!"missing" OR 1 / 0 == 1`, `humanBytes(-1.5e3 * 1.0)`,
 		`duration('1h30m', 1s) * 2.5`, `sigma(float("i")) > spread("f")`, `"big" % -1`, `5m / (1m - 1m)`,
 		`rand(0)`, `pow10(400)`, `string(-0.0)`, `year("time") - 1970`,
+		// Issue 16: hints, long runs (evaluated in a loop past
+		// maxNestedSteps) and the nesting limit, either side of it.
+		`"cpu" == "cpu-total" OR "host" != "10.0.0.1"`,
+		`"f"` + strings.Repeat(` + 1.0 - "f" * 2.0`, 20),
+		`"b"` + strings.Repeat(` AND "missing" > 1 OR "nb"`, 20),
+		`1` + strings.Repeat(` + n`, 40) + ` + "i"` + strings.Repeat(` * 2`, 40),
+		strings.Repeat("(", ast.MaxNesting) + `"f" > 1` + strings.Repeat(")", ast.MaxNesting),
+		strings.Repeat("(", ast.MaxNesting+1) + `"f" > 1` + strings.Repeat(")", ast.MaxNesting+1),
+		strings.Repeat("-", ast.MaxNesting) + `"f"`,
+		strings.Repeat("abs(", ast.MaxNesting/2) + `"f"` + strings.Repeat(")", ast.MaxNesting/2),
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, src string) {
-		if len(src) > 200 {
+		if len(src) > 5000 {
 			return
 		}
 		x, err := parseExpr(src)
 		if err != nil {
+			var pe *ast.Error
+			if !errors.As(err, &pe) || !pe.Pos.IsValid() || pe.Pos.Offset > len(src) {
+				t.Fatalf("parse error %v for %q is not a positioned *ast.Error", err, src)
+			}
 			return
 		}
 		for _, want := range []eval.Kind{eval.Missing, eval.Bool} {
@@ -54,6 +69,12 @@ func FuzzLambda(f *testing.F) {
 			if probs.Err() != nil {
 				continue
 			}
+			// The loop of long runs must agree with the nested closures.
+			looped, lprobs := eval.CompileLooping(x, testEnv(), want)
+			if fmt.Sprint(problems(lprobs)) != fmt.Sprint(problems(probs)) {
+				t.Fatalf("looping compile of %q reports %v, not %v", src, problems(lprobs), problems(probs))
+			}
+			compareEval(t, src, l, looped)
 			e := l.New()
 			for _, p := range fuzzPoints() {
 				v, err := e.Eval(p)

@@ -35,6 +35,13 @@ const (
 	msgArgFailed      = "Failed to handle %d argument: %w"
 )
 
+// tickrun's own hints, beyond Kapacitor's messages.
+const (
+	// msgQuotedString is the warning for `"host" == "cpu-total"`
+	// (checkQuotes); %s is the name in single quotes.
+	msgQuotedString = "double quotes are a field reference; use single quotes for a string: %s"
+)
+
 // opClass names the operator family as determineError does.
 func opClass(op ast.Op) string {
 	switch {

@@ -27,7 +27,7 @@ func TestConformanceErrors(t *testing.T) {
 		line int    // expected line; Kapacitor gives none for an invalid regex
 		msg  string // expected message
 	}{
-		{"bad_duration_unit", 0, `unexpected identifier x, expected ")"`},
+		{"bad_duration_unit", 0, "invalid duration 10x: " + unitsText},
 		{"garbage_token", 0, `unexpected "|", expected identifier`},
 		{"invalid_regex", 6, "error parsing regexp: missing closing ]: `[0-`"},
 		{"lambda_missing_operand", 0, `unexpected ")", expected ` + operandWant},

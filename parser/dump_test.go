@@ -36,7 +36,7 @@ func dumpValue(b *strings.Builder, v reflect.Value, depth int) {
 		for i := 0; i < v.NumField(); i++ {
 			f := v.Type().Field(i)
 			switch f.Name {
-			case "Pos", "OpPos", "Regexp":
+			case "Pos", "OpPos", "Regexp", "Trailing": // layout, not meaning
 				continue
 			}
 			if v.Field(i).IsZero() && (f.Type.Kind() == reflect.Pointer || f.Type.Kind() == reflect.Interface) {

@@ -2,6 +2,8 @@ package parser
 
 import (
 	"errors"
+	"fmt"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -27,7 +29,7 @@ var expectations = []struct{ prefix, want string }{
 	{`Ident`, `identifier`},
 	{`(("=" Expression) | Ident)`, `"=" or a type name`},
 	{`Unary`, operandWant},
-	{`OpExpr`, operandWant},
+	{`opExpr`, operandWant},
 	{`Expression`, `an expression (a name, a literal, lambda: or a list)`},
 }
 
@@ -45,6 +47,9 @@ func syntaxError(err error, toks []lexer.Token, atEnd string) *ast.Error {
 		if tok.Type == tokError {
 			return &ast.Error{Pos: toPos(tok.Pos), Msg: tok.Value}
 		}
+		if msg := hint(toks, tok); msg != "" {
+			return &ast.Error{Pos: toPos(tok.Pos), Msg: msg}
+		}
 		msg := "unexpected " + describe(tok)
 		if want := expected(ute.Message(), prevToken(toks, tok), atEnd); want != "" {
 			msg += ", expected " + want
@@ -56,6 +61,40 @@ func syntaxError(err error, toks []lexer.Token, atEnd string) *ast.Error {
 		return &ast.Error{Pos: toPos(pe.Position()), Msg: pe.Message()}
 	}
 	return &ast.Error{Pos: ast.Pos{Line: 1, Col: 1}, Msg: err.Error()}
+}
+
+// hint returns the message for an unexpected token that shows what was
+// meant — `=` for ==, `and` for AND — or "" for the usual message.
+func hint(toks []lexer.Token, tok lexer.Token) string {
+	i := tokenIndex(toks, tok)
+	if i <= 0 {
+		return ""
+	}
+	prev := &toks[i-1]
+	if !isOperandToken(prev) && !isPunct(prev, ")", "]") {
+		return ""
+	}
+	switch {
+	case tok.Type == tokPunct && tok.Value == "=":
+		// `x = 5` where a statement starts is a declaration without var;
+		// anywhere else it is a comparison.
+		if prev.Type == tokIdent && (i == 1 || isOperandToken(&toks[i-2]) || isPunct(&toks[i-2], ")", "]")) {
+			return fmt.Sprintf(msgAssignVar, prev.Value)
+		}
+		return msgAssign
+	case tok.Type == tokIdent && (strings.EqualFold(tok.Value, "and") || strings.EqualFold(tok.Value, "or")):
+		return fmt.Sprintf(msgLowerOp, tok.Value, strings.ToUpper(tok.Value))
+	}
+	return ""
+}
+
+// tokenIndex returns the index of tok in toks, or -1.
+func tokenIndex(toks []lexer.Token, tok lexer.Token) int {
+	i := sort.Search(len(toks), func(i int) bool { return toks[i].Pos.Offset >= tok.Pos.Offset })
+	if i < len(toks) && toks[i].Pos.Offset == tok.Pos.Offset {
+		return i
+	}
+	return -1
 }
 
 // expected turns participle's expectation, found at the end of msg, into

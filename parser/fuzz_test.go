@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/tickrun/tickrun/ast"
@@ -13,7 +14,7 @@ import (
 // positioned inside the input, and a successful parse must survive
 // Format → Parse with an equal tree and a stable Format.
 func FuzzParse(f *testing.F) {
-	for _, pattern := range []string{"testdata/*.tick", "testdata/errors/*.tick", "../testdata/conformance/*/script.tick", "../examples/*/script.tick"} {
+	for _, pattern := range []string{"testdata/*.tick", "testdata/errors/*.tick", "testdata/format/*.tick", "../testdata/conformance/*/script.tick", "../examples/*/script.tick"} {
 		files, _ := filepath.Glob(pattern)
 		for _, file := range files {
 			if src, err := os.ReadFile(file); err == nil {
@@ -23,6 +24,24 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add(`lambda: "a" / "b" * -2 =~ /x\/y/ AND !TRUE`)
 	f.Add("var x = [a, 'b', *,]\n// c\n// d\n")
+	// Issue 16: the nesting limit, either side of it, in each shape.
+	n := ast.MaxNesting
+	f.Add("var x = " + strings.Repeat("(", n) + "1" + strings.Repeat(")", n))
+	f.Add("var x = " + strings.Repeat("(", n+1) + "1" + strings.Repeat(")", n+1))
+	f.Add("stream|where(lambda: " + strings.Repeat("!", n) + "TRUE)")
+	f.Add("var x = " + strings.Repeat("-(", n/2) + "1" + strings.Repeat(")", n/2))
+	f.Add("var x = " + strings.Repeat("f(", n+1) + "1" + strings.Repeat(")", n+1))
+	f.Add(strings.Repeat("a|b(", n) + strings.Repeat(")", n))
+	f.Add("var x = 1 +\nvar y = " + strings.Repeat("(", n+1) + "1")
+	// Long runs, which open no level.
+	f.Add(`var x = "a"` + strings.Repeat(` + "a" * 2 AND "b" OR "c"`, 100))
+	f.Add("stream|from()" + strings.Repeat("|window().period(1m)", 100))
+	// Issue 16: hints.
+	f.Add(`stream|where(lambda: "a" > 1 && "b" < 2 || "c")`)
+	f.Add(`stream|where(lambda: "host" = 'web01')` + "\nx = 5")
+	f.Add("stream|window().period(5mins).every(10secs)\nvar d = 1h30m + 1.5m + 1e3 + 10us")
+	// Issue 16: comments where they were written.
+	f.Add("var a = 1 // one\n// two\nstream // s\n    // f\n    |from() // f2\n        .m(lambda: 1 // a\n        // b\n        + 2 // c\n        ) // d\n// end\n")
 	f.Fuzz(func(t *testing.T, src string) {
 		p, err := Parse("fuzz", src)
 		if err != nil {

@@ -6,9 +6,9 @@ import (
 )
 
 // The grammar of language.md §4 as participle structs. They are not the
-// syntax tree: lower.go turns them into ast nodes. Operator expressions are
-// captured flat (operand, then operator/operand pairs) and folded by
-// precedence in lower.go.
+// syntax tree: lower.go turns them into ast nodes. Operator expressions
+// (opExpr) are parsed by hand in expr.go and folded by precedence in
+// lower.go.
 
 // program is a whole script.
 type program struct {
@@ -96,52 +96,11 @@ type listItem struct {
 	Tok lexer.Token `parser:"@(Ident | String | Star)"`
 }
 
-// opExpr is Unary { binop Unary }, captured flat.
-type opExpr struct {
-	Pos   lexer.Position
-	First *unary   `parser:"@@"`
-	Rest  []*opArg `parser:"@@*"`
-}
-
-// opArg is one binary operator and its right operand.
-type opArg struct {
-	Pos lexer.Position
-	Op  string `parser:"@Op"`
-	Y   *unary `parser:"@@"`
-}
-
-// unary is a prefix operator applied to a unary, or a primary.
-type unary struct {
-	Pos     lexer.Position
-	Op      string   `parser:"( @Unary"`
-	X       *unary   `parser:"  @@"`
-	Primary *primary `parser:"| @@ )"`
-}
-
-// primary is an operand.
-type primary struct {
-	Pos   lexer.Position
-	Paren *opExpr     `parser:"  \"(\" @@ \")\""`
-	Lit   lexer.Token `parser:"| @(Number | Duration | String | Bool | Regex | Star | Reference)"`
-	Call  *funcCall   `parser:"| @@"`
-	Ident *ident      `parser:"| @@"`
-}
-
-// funcCall is name(OpExpr, ...) inside an expression.
-type funcCall struct {
-	Pos  lexer.Position
-	Func *ident    `parser:"@@"`
-	Args []*opExpr `parser:"\"(\" ( @@ ( \",\" @@ )* \",\"? )? \")\""`
-}
-
-// The parsers are built once; a built participle parser is safe for
-// concurrent use. They are built in init, not in a var initializer, because
+// The parser is built once; a built participle parser is safe for
+// concurrent use. It is built in init, not in a var initializer, because
 // participle reaches the token table only through an interface, which Go's
 // initialization order does not see.
-var (
-	programParser *participle.Parser[program]
-	exprParser    *participle.Parser[opExpr]
-)
+var programParser *participle.Parser[program]
 
 func init() {
 	opts := []participle.Option{
@@ -149,5 +108,4 @@ func init() {
 		participle.UseLookahead(participle.MaxLookahead),
 	}
 	programParser = participle.MustBuild[program](opts...)
-	exprParser = participle.MustBuild[opExpr](opts...)
 }

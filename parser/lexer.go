@@ -128,9 +128,14 @@ type scanner struct {
 	startPos lexer.Position
 
 	operand  bool // the last token ended an operand: '/' divides, '*' multiplies, '-' subtracts
+	endLine  int  // the line the last token ended on, to tell trailing comments
 	toks     []lexer.Token
 	comments []*ast.Comment
 	done     bool
+
+	depth   nesting        // open nesting levels, to stop before the parser recurses too deep
+	deep    bool           // the scan stopped at a token nested past ast.MaxNesting
+	deepPos lexer.Position // where that token is
 }
 
 const eof = -1
@@ -138,11 +143,18 @@ const eof = -1
 // lex splits src into tokens. The slice always ends with an EOF token; a
 // lexer error is a tokError token right before it.
 func lex(name, src string) ([]lexer.Token, []*ast.Comment) {
+	s := scan(name, src)
+	return s.toks, s.comments
+}
+
+// scan lexes src. A token nested past ast.MaxNesting ends the scan: it is
+// replaced by EOF and s.deep is set.
+func scan(name, src string) *scanner {
 	s := &scanner{name: name, input: src, line: 1, col: 1}
 	for !s.done {
 		s.lexToken()
 	}
-	return s.toks, s.comments
+	return s
 }
 
 // position returns the participle position of pos.
@@ -196,7 +208,14 @@ func (s *scanner) emit(t lexer.TokenType) {
 }
 
 func (s *scanner) emitValue(t lexer.TokenType, v string) {
-	s.toks = append(s.toks, lexer.Token{Type: t, Value: v, Pos: s.startPos})
+	tok := lexer.Token{Type: t, Value: v, Pos: s.startPos}
+	if s.depth.add(tok) {
+		s.toks = append(s.toks, lexer.Token{Type: lexer.EOF, Pos: s.startPos})
+		s.deep, s.deepPos, s.done = true, s.startPos, true
+		return
+	}
+	s.toks = append(s.toks, tok)
+	s.endLine = s.line
 	switch t {
 	case tokIdent, tokBool, tokNumber, tokDuration, tokString, tokReference, tokRegex, tokStar:
 		s.operand = true
@@ -246,6 +265,12 @@ func (s *scanner) lexToken() {
 			s.emit(tokStar)
 		case (r == '-' || r == '!') && !s.operand:
 			s.emit(tokUnary)
+		case r == '&' && s.peek() == '&':
+			s.next()
+			s.errorf(msgAndAnd)
+		case r == '|' && s.peek() == '|':
+			s.next()
+			s.errorf(msgOrOr)
 		case strings.ContainsRune("+-*/%<>=!", r):
 			s.lexOperator(r)
 		case strings.ContainsRune("()[],|.@", r):
@@ -273,9 +298,11 @@ func (s *scanner) afterLambda() bool {
 func isDigit(r rune) bool { return '0' <= r && r <= '9' }
 
 // lexComment scans "//" to the end of the line, merging comments on
-// consecutive lines into one (language.md §2).
+// consecutive lines into one (language.md §2), except after code: a
+// trailing comment is a block of its own.
 func (s *scanner) lexComment() {
 	pos := s.startPos
+	trailing := len(s.toks) > 0 && s.endLine == pos.Line
 	var lines []string
 	for {
 		end := strings.IndexByte(s.input[s.pos:], '\n')
@@ -285,9 +312,11 @@ func (s *scanner) lexComment() {
 		lines = append(lines, strings.TrimRight(s.input[s.start:s.pos+end], "\r"))
 		s.col += utf8.RuneCountInString(s.input[s.pos : s.pos+end])
 		s.pos += end
-		// Is the next line, after indentation, another comment?
+		// Is the next line, after indentation, another comment? A
+		// trailing comment stays one line: the comment below it belongs
+		// to what follows.
 		rest := s.input[s.pos:]
-		if !strings.HasPrefix(rest, "\n") {
+		if trailing || !strings.HasPrefix(rest, "\n") {
 			break
 		}
 		trimmed := strings.TrimLeftFunc(rest[1:], func(r rune) bool { return r != '\n' && unicode.IsSpace(r) })
@@ -303,7 +332,7 @@ func (s *scanner) lexComment() {
 		s.pos += 2
 		s.col += 2
 	}
-	s.comments = append(s.comments, &ast.Comment{Pos: toPos(pos), Text: strings.Join(lines, "\n")})
+	s.comments = append(s.comments, &ast.Comment{Pos: toPos(pos), Text: strings.Join(lines, "\n"), Trailing: trailing})
 }
 
 // lexIdent scans an identifier, a keyword or "lambda:".
@@ -370,6 +399,7 @@ func (s *scanner) lexNumber() {
 		return
 	}
 	s.emit(tokNumber)
+	s.checkSuffix(raw, false)
 }
 
 // durationUnit returns the duration unit at pos, or "".
@@ -393,6 +423,127 @@ func (s *scanner) lexDuration(unit string) {
 		return
 	}
 	s.emit(tokDuration)
+	s.checkSuffix(digits+unit, true)
+}
+
+// checkSuffix reports a number or duration lit that runs straight into
+// letters or digits, as 5mins, 10secs, 1.5m or 1h30m do. No TICKscript
+// literal continues that way, and the parser would only say "unexpected
+// identifier ins" (or nothing, if the rest happens to form a statement), so
+// the lexer explains the duration units at the letters, where Kapacitor
+// points too. AND and OR may follow a number directly; 1e3 is told that
+// numbers have no exponent.
+func (s *scanner) checkSuffix(lit string, duration bool) {
+	if s.done {
+		return
+	}
+	rest := s.input[s.pos:]
+	end := strings.IndexFunc(rest, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '_' })
+	if end < 0 {
+		end = len(rest)
+	}
+	word := rest[:end]
+	r, _ := utf8.DecodeRuneInString(word)
+	switch {
+	case word == "", !unicode.IsLetter(r) && !(duration && isDigit(r)):
+		return // "_" has its own message; digits after a number are part of it
+	case keywords[word] == tokOp:
+		return
+	case !duration && isExponent(word):
+		if word == rest[:1] && len(rest) > 1 && (rest[1] == '-' || rest[1] == '+') {
+			// 1e-3: the sign and the digits belong to the exponent.
+			n := 2
+			for n < len(rest) && isDigit(rune(rest[n])) {
+				n++
+			}
+			word = rest[:n]
+		}
+		s.errorf(msgExponent, lit+word)
+		return
+	}
+	msg := fmt.Sprintf(msgBadDuration, lit+word)
+	if fix := durationFix(lit + word); fix != "" {
+		msg += "; write " + fix
+	}
+	s.errorf("%s", msg)
+}
+
+// isExponent reports whether w is the exponent part of 1e3 (or the "e" of
+// 1e-3).
+func isExponent(w string) bool {
+	if w[0] != 'e' && w[0] != 'E' {
+		return false
+	}
+	return strings.IndexFunc(w[1:], func(r rune) bool { return !isDigit(r) }) < 0
+}
+
+// unitWords maps unit names of other languages to TICKscript's units.
+var unitWords = map[string]string{
+	"us": "u", "µs": "u", "usec": "u", "usecs": "u", "microsecond": "u", "microseconds": "u",
+	"msec": "ms", "msecs": "ms", "millisecond": "ms", "milliseconds": "ms",
+	"sec": "s", "secs": "s", "second": "s", "seconds": "s",
+	"min": "m", "mins": "m", "minute": "m", "minutes": "m",
+	"hr": "h", "hrs": "h", "hour": "h", "hours": "h",
+	"day": "d", "days": "d",
+	"wk": "w", "wks": "w", "week": "w", "weeks": "w",
+}
+
+// durationFix returns the TICKscript duration meant by text, such as 5m
+// for 5mins, 90s for 1.5m or 90m for 1h30m, or "" when there is none.
+func durationFix(text string) string {
+	digits := text[:strings.IndexFunc(text, func(r rune) bool { return !isDigit(r) && r != '.' })]
+	unit := text[len(digits):]
+	if u, ok := unitWords[strings.ToLower(unit)]; ok && len(unit) > 1 {
+		unit = u
+	}
+	if strings.Contains(digits, ".") {
+		f, err := strconv.ParseFloat(digits, 64)
+		u, ok := durationUnits[unit]
+		if err != nil || !ok {
+			return ""
+		}
+		return canonicalDuration(f * float64(u))
+	}
+	// One or more whole number and unit pairs: 5m, 1h30m.
+	var sum float64
+	for text := digits + unit; text != ""; {
+		i := strings.IndexFunc(text, func(r rune) bool { return !isDigit(r) })
+		if i <= 0 {
+			return ""
+		}
+		n, _ := strconv.ParseFloat(text[:i], 64)
+		text = text[i:]
+		j := strings.IndexFunc(text, isDigit)
+		if j < 0 {
+			j = len(text)
+		}
+		name := text[:j]
+		if w, ok := unitWords[strings.ToLower(name)]; ok && len(name) > 1 {
+			name = w
+		}
+		u, ok := durationUnits[name]
+		if !ok {
+			return ""
+		}
+		sum += n * float64(u)
+		text = text[j:]
+	}
+	return canonicalDuration(sum)
+}
+
+// canonicalDuration writes ns nanoseconds with the largest unit that
+// divides it exactly, or "" if none does (or it overflows).
+func canonicalDuration(ns float64) string {
+	if ns <= 0 || ns > math.MaxInt64 || ns != math.Trunc(ns) {
+		return ""
+	}
+	d := time.Duration(ns)
+	for _, u := range []string{"w", "d", "h", "m", "s", "ms", "u"} {
+		if d%durationUnits[u] == 0 {
+			return strconv.FormatInt(int64(d/durationUnits[u]), 10) + u
+		}
+	}
+	return ""
 }
 
 // parseDuration computes digits×unit, rejecting overflow.

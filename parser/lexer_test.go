@@ -57,9 +57,9 @@ func TestLexerContext(t *testing.T) {
 		{`7%2`, `Number:7 Op:% Number:2`},
 		{`a|b().c@d()`, `Ident:a Punct:| Ident:b Punct:( Punct:) Punct:. Ident:c Punct:@ Ident:d Punct:( Punct:)`},
 		{`lambda:x lambda x`, `Lambda:lambda: Ident:x Ident:lambda Ident:x`},
-		{`1.5m`, `Number:1.5 Ident:m`},
-		{`10us 5mi 1h30m`, `Duration:10u Ident:s Duration:5m Ident:i Duration:1h Duration:30m`},
-		{`1e3`, `Number:1 Ident:e3`},
+		{`10 us 5m i 1h 30m`, `Number:10 Ident:us Duration:5m Ident:i Duration:1h Duration:30m`},
+		{`10AND 5mOR 1`, `Number:10 Op:AND Duration:5m Op:OR Number:1`},
+		{`a & b`, `Ident:a Error:unexpected character '&'`},
 		{`x.5`, `Ident:x Number:.5`},
 		{"a\u00a0b\tc\r\nd", `Ident:a Ident:b Ident:c Ident:d`},
 	}
@@ -69,6 +69,9 @@ func TestLexerContext(t *testing.T) {
 		})
 	}
 }
+
+// unitsText is the explanation of every bad duration.
+const unitsText = "a duration is a whole number and one unit: u or µ (microseconds), ms, s, m, h, d or w"
 
 func TestLexerErrors(t *testing.T) {
 	tests := map[string]string{
@@ -83,6 +86,23 @@ func TestLexerErrors(t *testing.T) {
 		"/[/":                   "Error:error parsing regexp: missing closing ]: `[`",
 		"99999999999999999999s": `Error:duration out of range: "99999999999999999999s"`,
 		"9999999999999999w":     `Error:duration out of range: "9999999999999999w"`,
+		// Issue 16: what other languages write, explained.
+		"a && b": `Ident:a Error:unexpected "&&": use AND for a logical and`,
+		"a || b": `Ident:a Error:unexpected "||": use OR for a logical or`,
+		"1e3":    "Number:1 Error:invalid number 1e3: TICKscript numbers have no exponent",
+		"2.5E-3": "Number:2.5 Error:invalid number 2.5E-3: TICKscript numbers have no exponent",
+		"1.5m":   "Number:1.5 Error:invalid duration 1.5m: " + unitsText + "; write 90s",
+		"10us":   "Duration:10u Error:invalid duration 10us: " + unitsText + "; write 10u",
+		"5mi":    "Duration:5m Error:invalid duration 5mi: " + unitsText,
+		"5mins":  "Duration:5m Error:invalid duration 5mins: " + unitsText + "; write 5m",
+		"5MIN":   "Number:5 Error:invalid duration 5MIN: " + unitsText + "; write 5m",
+		"10secs": "Duration:10s Error:invalid duration 10secs: " + unitsText + "; write 10s",
+		"1h30m":  "Duration:1h Error:invalid duration 1h30m: " + unitsText + "; write 90m",
+		"1d12h":  "Duration:1d Error:invalid duration 1d12h: " + unitsText + "; write 36h",
+		"2weeks": "Duration:2w Error:invalid duration 2weeks: " + unitsText + "; write 2w",
+		"1.25s":  "Number:1.25 Error:invalid duration 1.25s: " + unitsText + "; write 1250ms",
+		"10ns":   "Number:10 Error:invalid duration 10ns: " + unitsText,
+		"10x":    "Number:10 Error:invalid duration 10x: " + unitsText,
 	}
 	for src, want := range tests {
 		t.Run(src, func(t *testing.T) {

@@ -77,7 +77,7 @@ func (l *lowering) expression(e *expression) ast.Expr {
 // nodes, innermost first.
 func (l *lowering) chain(c *chainExpr) ast.Expr {
 	x := l.opExpr(c.Head)
-	if len(c.Links) > 0 && !chainable(c.Head) {
+	if len(c.Links) > 0 && !c.Head.chainable {
 		first := c.Links[0]
 		l.fail(toPos(first.Pos), "unexpected %q, only a name or a call can start a chain", linkOp(first).String())
 		return x
@@ -100,16 +100,6 @@ func (l *lowering) chain(c *chainExpr) ast.Expr {
 	return x
 }
 
-// chainable reports whether an operator expression may start a chain: a
-// bare identifier or a call (language.md §4, Expression).
-func chainable(o *opExpr) bool {
-	if len(o.Rest) > 0 || o.First.Primary == nil {
-		return false
-	}
-	p := o.First.Primary
-	return p.Ident != nil || p.Call != nil
-}
-
 func linkOp(k *link) ast.ChainOp {
 	switch {
 	case k.Pipe != nil:
@@ -128,22 +118,19 @@ func (l *lowering) args(in []*expression) []ast.Expr {
 	return out
 }
 
-// opExpr folds a flat operand/operator list by precedence climbing; all
-// binary operators are left-associative (language.md §7).
+// opExpr returns the expression expr.go parsed, reporting a literal it
+// could not convert.
 func (l *lowering) opExpr(o *opExpr) ast.Expr {
-	operands := []ast.Expr{l.unary(o.First)}
-	ops := make([]ast.Op, len(o.Rest))
-	opPos := make([]ast.Pos, len(o.Rest))
-	for i, r := range o.Rest {
-		operands = append(operands, l.unary(r.Y))
-		ops[i] = ast.BinaryOps[r.Op]
-		opPos[i] = toPos(r.Pos)
+	if o.err != nil {
+		l.fail(o.err.Pos, "%s", o.err.Msg)
 	}
-	return climbFrom(operands, ops, opPos)
+	return o.X
 }
 
 // climbFrom is the precedence-climbing fold over operands and the
-// operators between them.
+// operators between them; all binary operators are left-associative
+// (language.md §7). It recurses once per precedence level, not per
+// operator.
 func climbFrom(operands []ast.Expr, ops []ast.Op, opPos []ast.Pos) ast.Expr {
 	next := 0 // index of the next operator
 	var climb func(minPrec int) ast.Expr
@@ -158,34 +145,6 @@ func climbFrom(operands []ast.Expr, ops []ast.Op, opPos []ast.Pos) ast.Expr {
 		return x
 	}
 	return climb(0)
-}
-
-func (l *lowering) unary(u *unary) ast.Expr {
-	if u.Primary != nil {
-		return l.primary(u.Primary)
-	}
-	op := ast.OpNeg
-	if u.Op == "!" {
-		op = ast.OpNot
-	}
-	return &ast.Unary{Pos: toPos(u.Pos), Op: op, X: l.unary(u.X)}
-}
-
-func (l *lowering) primary(p *primary) ast.Expr {
-	switch {
-	case p.Paren != nil:
-		return &ast.Paren{Pos: toPos(p.Pos), X: l.opExpr(p.Paren)}
-	case p.Call != nil:
-		c := &ast.Call{Pos: toPos(p.Pos), Func: lowerIdent(p.Call.Func), Args: []ast.Expr{}}
-		for _, a := range p.Call.Args {
-			c.Args = append(c.Args, l.opExpr(a))
-		}
-		return c
-	case p.Ident != nil:
-		return lowerIdent(p.Ident)
-	default:
-		return l.literal(p.Lit)
-	}
 }
 
 // literal lowers a literal token. The lexer has already checked that

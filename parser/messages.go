@@ -23,4 +23,15 @@ const (
 	msgUnderscore     = "unexpected character '_': identifiers must start with a letter"
 	msgHash           = "unexpected character '#': comments start with //"
 	msgLambdaSpace    = `unexpected character ':': write "lambda:" without a space before the colon`
+
+	// Hints for what people bring from other languages (issue 16).
+	msgAndAnd    = `unexpected "&&": use AND for a logical and`
+	msgOrOr      = `unexpected "||": use OR for a logical or`
+	msgLowerOp   = "unexpected identifier %s: use %s (operators are upper case)"
+	msgAssign    = `unexpected "=": use == to compare`
+	msgAssignVar = `unexpected "=": declare a variable with var %s = …`
+	// msgBadDuration explains the duration units (language.md §3.4);
+	// %s is the literal as written, e.g. 5mins.
+	msgExponent    = "invalid number %s: TICKscript numbers have no exponent"
+	msgBadDuration = "invalid duration %s: a duration is a whole number and one unit: u or µ (microseconds), ms, s, m, h, d or w"
 )

@@ -7,9 +7,16 @@ import (
 )
 
 // Parse parses the TICKscript src, named name in positions and errors. On
-// failure it returns a single *ast.Error: the first lexical or syntax error.
+// failure it returns a single *ast.Error: the first lexical or syntax error,
+// or the error of ast.NestingError for expressions nested more than
+// ast.MaxNesting levels deep (parentheses, brackets, argument lists and
+// prefix operators).
 func Parse(name, src string) (*ast.Program, error) {
-	toks, comments := lex(name, src)
+	s := scan(name, src)
+	toks, comments := s.toks, s.comments
+	if s.deep {
+		return nil, tooDeep(parseProgramOnly, toks, s.deepPos, wantStatement)
+	}
 	g, err := programParser.ParseFromLexer(upgrade(toks))
 	if err != nil {
 		return nil, syntaxError(err, toks, wantStatement)
@@ -28,8 +35,12 @@ func Parse(name, src string) (*ast.Program, error) {
 // `level() >= WARNING AND "host" == 'web01'`. Comments are allowed and
 // dropped.
 func ParseExpr(name, src string) (ast.Expr, error) {
-	toks, _ := lex(name, src)
-	g, err := exprParser.ParseFromLexer(upgrade(toks))
+	s := scan(name, src)
+	toks := s.toks
+	if s.deep {
+		return nil, tooDeep(parseExprOnly, toks, s.deepPos, wantOperator)
+	}
+	g, err := parseOpExpr(upgrade(toks))
 	if err != nil {
 		return nil, syntaxError(err, toks, wantOperator)
 	}
@@ -46,6 +57,17 @@ const (
 	wantStatement = "a statement (var, dbrp or an expression)"
 	wantOperator  = "an operator or the end of the expression"
 )
+
+// parseProgramOnly and parseExprOnly parse without lowering, for tooDeep.
+func parseProgramOnly(lex *lexer.PeekingLexer) error {
+	_, err := programParser.ParseFromLexer(lex)
+	return err
+}
+
+func parseExprOnly(lex *lexer.PeekingLexer) error {
+	_, err := parseOpExpr(lex)
+	return err
+}
 
 func upgrade(toks []lexer.Token) *lexer.PeekingLexer {
 	p, err := lexer.Upgrade(&sliceLexer{toks: toks})

@@ -230,19 +230,30 @@ func TestErrors(t *testing.T) {
 		{"leading underscore", "var _tmp = 1", "1:5: unexpected character '_': identifiers must start with a letter"},
 		{"hash", "# comment", "1:1: unexpected character '#': comments start with //"},
 		{"lambda space colon", "stream|from()|alert().crit(lambda : TRUE)", `1:35: unexpected character ':': write "lambda:" without a space before the colon`},
-		{"lower and", "stream|alert().crit(lambda: \"v\" > 1 and \"v\" < 5)", `1:37: unexpected identifier and, expected ")"`},
-		{"lower or", "stream|where(lambda: TRUE or FALSE)", `1:27: unexpected identifier or, expected ")"`},
-		{"exponent", "var x = f(1e3)", `1:12: unexpected identifier e3, expected ")"`},
+		{"lower and", "stream|alert().crit(lambda: \"v\" > 1 and \"v\" < 5)", `1:37: unexpected identifier and: use AND (operators are upper case)`},
+		{"lower or", "stream|where(lambda: TRUE or FALSE)", `1:27: unexpected identifier or: use OR (operators are upper case)`},
+		{"exponent", "var x = f(1e3)", `1:12: invalid number 1e3: TICKscript numbers have no exponent`},
 		{"octal 09", "var x = 09", `1:9: illegal number syntax: "09"`},
 		{"octal 08", "var x = 1 + 08", `1:13: illegal number syntax: "08"`},
 		{"int overflow", "var x = 9223372036854775808", `1:9: illegal number syntax: "9223372036854775808"`},
 		{"multiple decimals", "var x = 1.2.3", "1:9: multiple decimals in number"},
-		{"fractional duration", "stream|window().period(1.5m)", `1:27: unexpected identifier m, expected ")"`},
-		{"compound duration", "stream|window().period(1h30m)", `1:26: unexpected duration 30m, expected ")"`},
-		{"ns", "stream|window().period(10ns)", `1:26: unexpected identifier ns, expected ")"`},
-		{"us", "stream|window().period(10us)", `1:27: unexpected identifier s, expected ")"`},
+		{"fractional duration", "stream|window().period(1.5m)", `1:27: invalid duration 1.5m: ` + unitsText + `; write 90s`},
+		{"compound duration", "stream|window().period(1h30m)", `1:26: invalid duration 1h30m: ` + unitsText + `; write 90m`},
+		{"ns", "stream|window().period(10ns)", `1:26: invalid duration 10ns: ` + unitsText},
+		{"us", "stream|window().period(10us)", `1:27: invalid duration 10us: ` + unitsText + `; write 10u`},
 		{"duration space", "stream|window().period(10 s)", `1:27: unexpected identifier s, expected ")"`},
-		{"duration then letters", "stream|window().period(5mi)", `1:26: unexpected identifier i, expected ")"`},
+		{"duration then letters", "stream|window().period(5mi)", `1:26: invalid duration 5mi: ` + unitsText},
+		// Issue 16: hints for what other languages write.
+		{"double ampersand", `stream|where(lambda: "a" > 1 && "b" < 2)`, `1:30: unexpected "&&": use AND for a logical and`},
+		{"double bar", `stream|where(lambda: "a" > 1 || "b" < 2)`, `1:30: unexpected "||": use OR for a logical or`},
+		{"double bar outside a lambda", `var x = a || b`, `1:11: unexpected "||": use OR for a logical or`},
+		{"single equals in a lambda", `stream|where(lambda: "host" = 'a')`, `1:29: unexpected "=": use == to compare`},
+		{"single equals after a group", `stream|where(lambda: ("a") = 1)`, `1:28: unexpected "=": use == to compare`},
+		{"single equals in a call", `var x = f(a = 1)`, `1:13: unexpected "=": use == to compare`},
+		{"assignment without var", "stream|from()\ny = 3", `2:3: unexpected "=": declare a variable with var y = …`},
+		{"five mins", "stream|window().period(5mins)", `1:26: invalid duration 5mins: ` + unitsText + `; write 5m`},
+		{"ten secs", "stream|window().every(10secs)", `1:26: invalid duration 10secs: ` + unitsText + `; write 10s`},
+		{"mins outside a call", "var p = 5mins", `1:11: invalid duration 5mins: ` + unitsText + `; write 5m`},
 		{"single quoted dbrp", "dbrp 'db'.'rp'", "1:6: unexpected string 'db', expected reference"},
 		{"dbrp missing dot", `dbrp "db"`, `1:10: unexpected end of script, expected "."`},
 		{"unterminated string", "var x = 'abc", "1:9: unterminated string"},
@@ -333,6 +344,8 @@ func roundTripFiles(t *testing.T) []string {
 	var files []string
 	for _, pattern := range []string{
 		"testdata/*.tick",
+		"testdata/format/*.tick",
+		"testdata/format/*.golden",
 		"../testdata/conformance/*/script.tick",
 		"../examples/*/script.tick",
 		"../pipeline/testdata/golden/*/script.tick",
@@ -374,4 +387,47 @@ func checkRoundTrip(t *testing.T, p *ast.Program) {
 	require.NoError(t, err, "formatted:\n%s", out)
 	require.Equal(t, dump(p), dump(q), "formatted:\n%s", out)
 	require.Equal(t, out, ast.Format(q))
+}
+
+// TestFormatGolden formats each testdata/format/*.tick and compares the
+// result with the .golden file next to it; the result must parse back to
+// the same tree and comments, and format to itself (issue 16, item 13).
+func TestFormatGolden(t *testing.T) {
+	files, err := filepath.Glob("testdata/format/*.tick")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(file), ".tick"), func(t *testing.T) {
+			src, err := os.ReadFile(file)
+			require.NoError(t, err)
+			p, err := Parse(file, string(src))
+			require.NoError(t, err)
+			got := ast.Format(p)
+			checkRoundTrip(t, p)
+			golden := strings.TrimSuffix(file, ".tick") + ".golden"
+			if *update {
+				require.NoError(t, os.WriteFile(golden, []byte(got), 0o644))
+				return
+			}
+			want, err := os.ReadFile(golden)
+			require.NoError(t, err, "run go test ./parser -update")
+			assert.Equal(t, string(want), got)
+		})
+	}
+}
+
+// TestExamplesFormatted requires the scripts of examples/ to be in fmt
+// style, so that what the README points people to is what tickrun fmt
+// writes (issue 16, item 13).
+func TestExamplesFormatted(t *testing.T) {
+	files, err := filepath.Glob("../examples/*/*.tick")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		require.NoError(t, err)
+		p, err := Parse(file, string(src))
+		require.NoError(t, err)
+		assert.Equal(t, string(src), ast.Format(p), "%s is not in fmt style: run tickrun fmt -w %s", file, file)
+	}
 }

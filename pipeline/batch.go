@@ -8,7 +8,8 @@ type batchNode interface {
 
 // emitBatch hands b to every child.
 func (b *nodeBase) emitBatch(x *Batch) {
-	for _, c := range b.children {
+	for i, c := range b.children {
+		b.sent[i]++
 		c.(batchNode).batch(x)
 	}
 }

@@ -94,7 +94,7 @@ func BenchmarkPipeline(b *testing.B) {
 				if err != nil {
 					b.Fatal(task.ErrorText(err))
 				}
-				if _, err := task.WriteLineProtocol(bytes.NewReader(data), "telegraf", "autogen", nil); err != nil {
+				if _, err := task.WriteLineProtocol(bytes.NewReader(data), "telegraf", "autogen", "", nil); err != nil {
 					b.Fatal(err)
 				}
 				task.Close(context.Background())
@@ -134,7 +134,7 @@ func BenchmarkPipelineTCP(b *testing.B) {
 				if err != nil {
 					b.Fatal(task.ErrorText(err))
 				}
-				if _, err := task.WriteLineProtocol(bytes.NewReader(data), "telegraf", "autogen", nil); err != nil {
+				if _, err := task.WriteLineProtocol(bytes.NewReader(data), "telegraf", "autogen", "", nil); err != nil {
 					b.Fatal(err)
 				}
 				if err := task.Close(context.Background()); err != nil {

@@ -48,6 +48,7 @@ func newBinder(src *ast.Source, opts *Options) *binder {
 
 func (b *binder) addNode(n node, s *Spec, pos ast.Pos) {
 	nb := n.base()
+	nb.self = n
 	nb.spec = s
 	nb.id = len(b.nodes)
 	nb.name = s.Kind + strconv.Itoa(nb.id)
@@ -129,7 +130,11 @@ func (b *binder) typedVar(d *ast.VarDecl) (value, error) {
 	}
 	s, ok := b.opts.Vars[d.Name.Name]
 	if !ok {
-		return value{}, ast.Errorf(d.Pos, "missing value for var %q.", d.Name.Name)
+		var given []string
+		for k := range b.opts.Vars {
+			given = append(given, k)
+		}
+		return value{}, ast.Errorf(d.Pos, "missing value for var %q.%s", d.Name.Name, strings.Replace(suggest(d.Name.Name, given), "did you mean", "a value was given for", 1))
 	}
 	if typ == "lambda" {
 		x, err := parser.ParseExpr("var "+d.Name.Name, s)
@@ -292,12 +297,25 @@ func methodName(s string) string {
 	return string(unicode.ToLower(r)) + s[n:]
 }
 
-// chain evaluates `recv|m(args)`, `recv.m(args)` or `recv@m(args)`.
+// chain evaluates a chain of links, innermost first, in a loop: a script
+// of a million links costs no deep recursion.
 func (b *binder) chain(c *ast.Chain) (value, error) {
-	recv, err := b.expr(c.Receiver)
+	links := c.Links()
+	recv, err := b.expr(links[0].Receiver)
 	if err != nil {
 		return value{}, err
 	}
+	for _, l := range links {
+		if recv, err = b.link(l, recv); err != nil {
+			return value{}, err
+		}
+	}
+	return recv, nil
+}
+
+// link evaluates one link `recv|m(args)`, `recv.m(args)` or `recv@m(args)`
+// of a chain, its receiver evaluated.
+func (b *binder) link(c *ast.Chain, recv value) (value, error) {
 	if recv.node == nil {
 		return value{}, ast.Errorf(c.Method.Pos, "cannot call %s%s on %s: only nodes have methods", c.Op, c.Method.Name, recv.describe())
 	}
@@ -365,6 +383,7 @@ func (b *binder) chain(c *ast.Chain) (value, error) {
 			b.report(c.Method.Pos, err)
 		} else {
 			b.input = n.base().parent // a property's lambdas see the node's input
+			forgetKinds(n)
 			if err := p.set(b, n, c, args); err != nil {
 				b.report(c.Method.Pos, positioned(c.Method.Pos, err))
 			}

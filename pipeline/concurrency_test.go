@@ -50,7 +50,7 @@ func TestConcurrentWriters_issue17(t *testing.T) {
 			for i := range perWriter {
 				fmt.Fprintf(&b, "cpu,host=%s v=1 %d\n", host, int64(i)*1e9)
 			}
-			bad, err := task.WriteLineProtocol(strings.NewReader(b.String()), "telegraf", "autogen", nil)
+			bad, err := task.WriteLineProtocol(strings.NewReader(b.String()), "telegraf", "autogen", "", nil)
 			require.NoError(t, err)
 			require.Zero(t, bad)
 		})

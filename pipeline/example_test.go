@@ -57,7 +57,7 @@ func ExampleTask_WriteLineProtocol() {
 		OnEvent: func(ev *pipeline.Event, _ []byte) { fmt.Println(ev.Message) },
 	})
 	input := "cpu usage_idle=5 1\ncpu usage_idle= 2\ncpu usage_idle=50 3\n"
-	bad, _ := task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", func(e *lineproto.LineError) {
+	bad, _ := task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", "", func(e *lineproto.LineError) {
 		fmt.Println("bad line", e.Line)
 	})
 	task.Close(context.Background())

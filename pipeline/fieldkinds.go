@@ -17,23 +17,51 @@ type fieldKinder interface {
 	fieldKinds(in map[string]eval.Kind) map[string]eval.Kind
 }
 
-// knownFields returns the field kinds known of n's output.
+// knownFields returns the field kinds known of n's output. The result is
+// kept on the node (binding stays linear in the length of a chain) until a
+// property of the node or of an ancestor changes (forgetKinds).
 func knownFields(n node) map[string]eval.Kind {
 	if n == nil {
 		return nil
 	}
+	nb := n.base()
+	if nb.kindsKnown {
+		return nb.kinds
+	}
+	kindsComputed++
 	var in map[string]eval.Kind
-	if p := n.base().parent; p != nil {
+	if p := nb.parent; p != nil {
 		in = knownFields(p)
 	}
+	var out map[string]eval.Kind
 	if k, ok := n.(fieldKinder); ok {
-		return k.fieldKinds(in)
+		out = k.fieldKinds(in)
+	} else {
+		switch n.(type) {
+		case *streamNode, *fromNode:
+		default:
+			out = in
+		}
 	}
-	switch n.(type) {
-	case *streamNode, *fromNode:
-		return nil
+	nb.kinds, nb.kindsKnown = out, true
+	return out
+}
+
+// kindsComputed counts what knownFields computed (not kept), for the test
+// that binding is linear in the length of a chain.
+var kindsComputed int
+
+// forgetKinds drops what knownFields kept of n and its descendants: a
+// property of n was set.
+func forgetKinds(n node) {
+	nb := n.base()
+	if !nb.kindsKnown {
+		return
 	}
-	return in
+	nb.kindsKnown, nb.kinds = false, nil
+	for _, c := range nb.children {
+		forgetKinds(target(c).self)
+	}
 }
 
 func (n *evalNode) fieldKinds(in map[string]eval.Kind) map[string]eval.Kind {

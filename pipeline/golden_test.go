@@ -73,7 +73,7 @@ func runGolden(t *testing.T, dir string) (events, log, deliveries string) {
 	in, err := os.Open(filepath.Join(dir, "input.lp"))
 	require.NoError(t, err)
 	defer in.Close()
-	_, err = task.WriteLineProtocol(in, "telegraf", "autogen", func(e *lineproto.LineError) { logBuf.WriteString(e.Error() + "\n") })
+	_, err = task.WriteLineProtocol(in, "telegraf", "autogen", "", func(e *lineproto.LineError) { logBuf.WriteString(e.Error() + "\n") })
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
 	return out.String(), strings.TrimLeft(logBuf.String(), "\n"), sent.String()

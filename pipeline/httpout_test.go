@@ -41,7 +41,7 @@ cpu,host=b v=2i,s="q" 1700000000500000000
 cpu,host=a,dc=x v=3 1700000001000000000
 cpu,host=a,dc=x v=4 1700000002000000000
 `
-	_, err = task.WriteLineProtocol(strings.NewReader(in), "telegraf", "autogen", nil)
+	_, err = task.WriteLineProtocol(strings.NewReader(in), "telegraf", "autogen", "", nil)
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
 

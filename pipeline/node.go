@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/tickrun/tickrun/ast"
+	"github.com/tickrun/tickrun/eval"
 )
 
 // node is one runtime node of a task. The graph is a tree of plain method
@@ -50,20 +51,29 @@ type nodeBase struct {
 	logged   int
 	scratch  Point // a point this node may build and hand to its children
 	out      edge  // what the node provides to its children
+	// sent counts the points or batches handed to each child (by index),
+	// for NodeStats: a node's collected is the sum over its parents.
+	sent []int64
+	// kinds are the field kinds known of the node's output while the
+	// script is bound (fieldkinds.go), if kindsKnown.
+	kinds      map[string]eval.Kind
+	kindsKnown bool
+	self       node // the node whose base this is
 }
 
 func (b *nodeBase) base() *nodeBase { return b }
 
 // emit hands p to every child, in the order they were chained.
 func (b *nodeBase) emit(p *Point) {
-	for _, c := range b.children {
+	for i, c := range b.children {
+		b.sent[i]++
 		c.point(p)
 	}
 }
 
-// maxLoggedErrors is how many per-point errors a node logs; the rest are
+// MaxLoggedErrors is how many per-point errors a node logs; the rest are
 // only counted and shown in the summary, so bad data cannot flood stderr.
-const maxLoggedErrors = 20
+const MaxLoggedErrors = 20
 
 // fail counts a per-point error and logs it with the node's name, as
 // Kapacitor does (nodes.md §0.4); the point is dropped by the caller.
@@ -76,14 +86,14 @@ func (b *nodeBase) fail(msg string, err error, kv ...any) {
 		return
 	}
 	b.logged++
-	if b.logged > maxLoggedErrors {
+	if b.logged > MaxLoggedErrors {
 		return
 	}
 	line := fmt.Sprintf("%s: %s: %v", b.name, msg, err)
 	for i := 0; i+1 < len(kv); i += 2 {
 		line += fmt.Sprintf(" %v=%v", kv[i], kv[i+1])
 	}
-	if b.logged == maxLoggedErrors {
+	if b.logged == MaxLoggedErrors {
 		line += " (further errors of this node are counted, not logged)"
 	}
 	b.task.logf("%s", line)

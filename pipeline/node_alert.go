@@ -35,9 +35,10 @@ type alertNode struct {
 	all                                              bool
 	levelTag, idTag                                  string
 	levelField, idField, messageField, durationField string
-	states                                           map[string]*alert.State
+	states                                           groupTable[*alert.State]
 	own                                              *alert.Topic // anonymous topic, if the node has handlers
 	named                                            *alert.Topic
+	triggered                                        [4]int64 // events sent, by level
 }
 
 func init() {
@@ -67,7 +68,7 @@ func init() {
 			return &alertNode{
 				cfg: alert.Config{History: 21},
 				idT: alert.DefaultIDTemplate, msgT: alert.DefaultMessageTemplate, detT: alert.DefaultDetailsTemplate,
-				states: map[string]*alert.State{},
+				states: newGroupTable[*alert.State](),
 			}, nil
 		},
 		Props: handlerProps([]*Prop{
@@ -185,6 +186,15 @@ func (n *alertNode) handlersOf(kind string) []*handler.Spec {
 	return out
 }
 
+// expire releases the groups idle since cutoff: all of them when the
+// user set an expiry (their levels are forgotten), otherwise those whose
+// state equals a fresh one.
+func (n *alertNode) expire(cutoff int64, explicit bool) int {
+	return n.states.expire(cutoff, func(_ string, s *alert.State) bool { return explicit || s.Fresh() })
+}
+
+var _ expirer = (*alertNode)(nil)
+
 // lastHandler returns the node's last handler of a kind written so far.
 func (n *alertNode) lastHandler(kind string) *handler.Spec {
 	for i := len(n.handlers) - 1; i >= 0; i-- {
@@ -230,7 +240,11 @@ func (n *alertNode) firstMatch(start, stop alert.Level, p eval.Scope) (alert.Lev
 		if err != nil {
 			n.fail("error evaluating expression for level", err, "level", l)
 			if n.task.opts.Explain != nil {
-				n.explainErrs = append(n.explainErrs, l.String()+": "+err.Error())
+				// Kapacitor evaluates (and logs) a failing lambda of the
+				// current level twice; the story of the point tells it once.
+				if msg := l.String() + ": " + err.Error(); !slices.Contains(n.explainErrs, msg) {
+					n.explainErrs = append(n.explainErrs, msg)
+				}
 			}
 			continue
 		}
@@ -241,17 +255,49 @@ func (n *alertNode) firstMatch(start, stop alert.Level, p eval.Scope) (alert.Lev
 	return alert.OK, false
 }
 
-func (n *alertNode) state(group string) *alert.State {
-	s := n.states[group]
-	if s == nil {
+// state returns the state of a group seen at time t, creating it on the
+// group's first point or batch (src): restored from Options.AlertState
+// when a previous run left one for the group's event id, in the node's
+// named topic or else its own. It returns nil when the node may not hold
+// another group (Options.MaxGroups).
+func (n *alertNode) state(group string, t int64, src *eventSource) *alert.State {
+	s, ok := n.states.lookup(group, t)
+	if !ok {
 		s = alert.NewState(&n.cfg)
-		n.states[group] = s
+		if !n.states.add(&n.nodeBase, group, t, s) {
+			return nil
+		}
+		if restore := n.task.opts.AlertState; restore != nil {
+			info := alert.IDInfo{Name: src.name, TaskName: n.task.name, Group: models.GroupName(group), ServerInfo: n.task.opts.Server}
+			if !n.tmpl.Simple() {
+				info.Tags = make(map[string]string, len(src.tags))
+				for _, t := range src.tags {
+					info.Tags[t.Key] = t.Value
+				}
+			}
+			if id, err := n.tmpl.RenderID(&info); err == nil {
+				for _, tp := range []*alert.Topic{n.named, n.own} {
+					if tp == nil {
+						continue
+					}
+					if saved, ok := restore(tp.Name(), id); ok {
+						s.Restore(saved.Level, saved.EpisodeStart, saved.Time)
+						break
+					}
+				}
+			}
+		}
 	}
 	return s
 }
 
 func (n *alertNode) point(p *Point) {
-	s := n.state(p.Group)
+	s, ok := n.states.lookup(p.Group, p.Timestamp)
+	if !ok {
+		if s = n.state(p.Group, p.Timestamp, &eventSource{name: p.Name, tags: p.Tags}); s == nil {
+			return
+		}
+	}
 	prev := s.Current()
 	n.explainErrs = n.explainErrs[:0]
 	l := n.determineLevel(p, prev)
@@ -295,7 +341,10 @@ func (n *alertNode) batch(b *Batch) {
 	if len(b.Points) == 0 {
 		return
 	}
-	s := n.state(b.Group)
+	s := n.state(b.Group, b.TMax, &eventSource{name: b.Name, tags: b.Tags})
+	if s == nil {
+		return
+	}
 	cur := s.Current()
 	lowest, highest := alert.Critical, alert.OK
 	var lowP, highP *Point
@@ -343,6 +392,7 @@ func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Even
 		return nil
 	}
 	n.task.stats.Events++
+	n.triggered[l]++
 	n.task.publish(ev, n.own, n.named)
 	return ev
 }

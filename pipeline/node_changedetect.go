@@ -12,7 +12,7 @@ import (
 type changeDetectNode struct {
 	nodeBase
 	fields []string
-	last   map[string]*changeLast
+	last   groupTable[*changeLast]
 }
 
 // changeLast holds the listed fields of the last forwarded point of a
@@ -28,7 +28,7 @@ func init() {
 		Method: "changeDetect", Kind: "changeDetect", Doc: "forwards points whose listed fields changed",
 		Variadic: argString, Wants: anyEdge, Provides: anyEdge,
 		New: func(_ *binder, _ *ast.Chain, a []value) (node, error) {
-			n := &changeDetectNode{last: map[string]*changeLast{}}
+			n := &changeDetectNode{last: newGroupTable[*changeLast]()}
 			for _, v := range a {
 				n.fields = append(n.fields, v.scalar.Str())
 			}
@@ -38,10 +38,12 @@ func init() {
 }
 
 func (n *changeDetectNode) point(p *Point) {
-	st := n.last[p.Group]
-	if st == nil {
+	st, ok := n.last.lookup(p.Group, p.Timestamp)
+	if !ok {
 		st = n.newLast()
-		n.last[p.Group] = st
+		if !n.last.add(&n.nodeBase, p.Group, p.Timestamp, st) {
+			return
+		}
 	}
 	if n.changed(p, st) {
 		n.emit(p)
@@ -95,3 +97,16 @@ func (n *changeDetectNode) changed(p *Point, st *changeLast) bool {
 }
 
 var _ batchNode = (*changeDetectNode)(nil)
+
+// expire releases the groups idle since cutoff when the user set an
+// expiry (Options.GroupExpiry); their state is needed otherwise.
+func (n *changeDetectNode) expire(cutoff int64, explicit bool) int {
+	if !explicit {
+		return 0
+	}
+	return n.last.expire(cutoff, func(string, *changeLast) bool { return true })
+}
+
+func (n *changeDetectNode) cardinality() int { return n.last.len() }
+
+var _ expirer = (*changeDetectNode)(nil)

@@ -16,7 +16,7 @@ type derivativeNode struct {
 	field, as   string
 	unit        time.Duration
 	nonNegative bool
-	prev        map[string]*derivPrev // per group, across the whole stream
+	prev        groupTable[*derivPrev] // per group, across the whole stream
 }
 
 // derivPrev is the previous point of a group that had a numeric value.
@@ -32,7 +32,7 @@ func init() {
 		Args: []argKind{argString}, Wants: anyEdge, Provides: anyEdge,
 		New: func(_ *binder, _ *ast.Chain, a []value) (node, error) {
 			f := a[0].scalar.Str()
-			return &derivativeNode{field: f, as: f, unit: time.Second, prev: map[string]*derivPrev{}}, nil
+			return &derivativeNode{field: f, as: f, unit: time.Second, prev: newGroupTable[*derivPrev]()}, nil
 		},
 		Props: []*Prop{
 			propDuration("unit", "the rate is per this duration (default 1s)", func(n *derivativeNode, d time.Duration) error {
@@ -49,10 +49,12 @@ func init() {
 }
 
 func (n *derivativeNode) point(p *Point) {
-	st := n.prev[p.Group]
-	if st == nil {
+	st, ok := n.prev.lookup(p.Group, p.Timestamp)
+	if !ok {
 		st = &derivPrev{}
-		n.prev[p.Group] = st
+		if !n.prev.add(&n.nodeBase, p.Group, p.Timestamp, st) {
+			return
+		}
 	}
 	if q := n.compute(p, st, &n.scratch); q != nil {
 		n.emit(q)
@@ -98,3 +100,16 @@ func (n *derivativeNode) compute(p *Point, st *derivPrev, q *Point) *Point {
 }
 
 var _ batchNode = (*derivativeNode)(nil)
+
+// expire releases the groups idle since cutoff when the user set an
+// expiry (Options.GroupExpiry); their state is needed otherwise.
+func (n *derivativeNode) expire(cutoff int64, explicit bool) int {
+	if !explicit {
+		return 0
+	}
+	return n.prev.expire(cutoff, func(string, *derivPrev) bool { return true })
+}
+
+func (n *derivativeNode) cardinality() int { return n.prev.len() }
+
+var _ expirer = (*derivativeNode)(nil)

@@ -43,7 +43,7 @@ func runScript(t *testing.T, script, input string) (*pipeline.Task, []deliver.St
 	opts.Deliver.Backoff = 1
 	task, err := pipeline.Compile("t", "t.tick", script, opts)
 	require.NoError(t, err, "%v", err)
-	_, err = task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", nil)
+	_, err = task.WriteLineProtocol(strings.NewReader(input), "telegraf", "autogen", "", nil)
 	require.NoError(t, err)
 	require.NoError(t, task.Close(context.Background()))
 	return task, task.HandlerStats()

@@ -15,7 +15,7 @@ type stateNode struct {
 	duration bool // stateDuration, else stateCount
 	as       string
 	unit     time.Duration // stateDuration only
-	groups   map[string]*stateRun
+	groups   groupTable[*stateRun]
 }
 
 // stateRun is the current run of true points of one group.
@@ -34,7 +34,7 @@ func init() {
 				if err != nil {
 					return nil, err
 				}
-				n := &stateNode{cond: newPerGroup(l.lambda), duration: dur, as: "state_count", unit: time.Second, groups: map[string]*stateRun{}}
+				n := &stateNode{cond: newPerGroup(l.lambda), duration: dur, as: "state_count", unit: time.Second, groups: newGroupTable[*stateRun]()}
 				if dur {
 					n.as = "state_duration"
 				}
@@ -51,10 +51,12 @@ func init() {
 }
 
 func (n *stateNode) point(p *Point) {
-	run := n.groups[p.Group]
-	if run == nil {
+	run, ok := n.groups.lookup(p.Group, p.Timestamp)
+	if !ok {
 		run = &stateRun{}
-		n.groups[p.Group] = run
+		if !n.groups.add(&n.nodeBase, p.Group, p.Timestamp, run) {
+			return
+		}
 	}
 	if q := n.compute(p, run, &n.scratch); q != nil {
 		n.emit(q)
@@ -101,3 +103,16 @@ func (n *stateNode) compute(p *Point, run *stateRun, q *Point) *Point {
 }
 
 var _ batchNode = (*stateNode)(nil)
+
+// expire releases the groups idle since cutoff when the user set an
+// expiry (Options.GroupExpiry); their state is needed otherwise.
+func (n *stateNode) expire(cutoff int64, explicit bool) int {
+	if !explicit {
+		return 0
+	}
+	return n.groups.expire(cutoff, func(string, *stateRun) bool { return true })
+}
+
+func (n *stateNode) cardinality() int { return n.groups.len() }
+
+var _ expirer = (*stateNode)(nil)

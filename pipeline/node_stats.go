@@ -24,6 +24,9 @@ import (
 // reports each of them), then the point is counted. The first point starts
 // the clock; nothing is reported at the end of the input. The clock never
 // goes back for out-of-order points.
+//
+// With Options.WallClock (tickrun serve) the clock is Kapacitor's: the
+// stream no longer advances it, Task.Tick does, with the wall-clock time.
 type statsNode struct {
 	nodeBase
 	interval time.Duration
@@ -50,8 +53,12 @@ type statsClock struct {
 	to *statsNode
 }
 
-func (c *statsClock) point(p *Point) { c.to.tick(p.Timestamp) }
-func (c *statsClock) target() node   { return c.to }
+func (c *statsClock) point(p *Point) {
+	if !c.to.task.opts.WallClock {
+		c.to.tick(p.Timestamp)
+	}
+}
+func (c *statsClock) target() node { return c.to }
 
 // deadmanDerivative is the derivative('emitted').unit(interval)
 // .nonNegative() that deadman puts between its stats node and its alert

@@ -20,7 +20,7 @@ type transformNode struct {
 	field, as string
 	window    int64         // movingAverage: number of points
 	unit      time.Duration // elapsed: unit of the result
-	groups    map[string]*transformState
+	groups    groupTable[*transformState]
 }
 
 // transformFunc is one transformation.
@@ -112,7 +112,7 @@ func init() {
 				propString("as", "name of the output field (default: the function name)", func(n *transformNode, s string) error { n.as = s; return nil }),
 			},
 			New: func(_ *binder, _ *ast.Chain, a []value) (node, error) {
-				n := &transformNode{fn: fn, field: a[0].scalar.Str(), as: fn.name, groups: map[string]*transformState{}}
+				n := &transformNode{fn: fn, field: a[0].scalar.Str(), as: fn.name, groups: newGroupTable[*transformState]()}
 				switch fn.name {
 				case "movingAverage":
 					n.window = a[1].scalar.Int()
@@ -139,10 +139,12 @@ func init() {
 }
 
 func (n *transformNode) point(p *Point) {
-	st := n.groups[p.Group]
-	if st == nil {
+	st, ok := n.groups.lookup(p.Group, p.Timestamp)
+	if !ok {
 		st = &transformState{}
-		n.groups[p.Group] = st
+		if !n.groups.add(&n.nodeBase, p.Group, p.Timestamp, st) {
+			return
+		}
 	}
 	v, ok := n.step(p, st)
 	if !ok {
@@ -206,3 +208,16 @@ func (n *transformNode) step(p *Point, st *transformState) (eval.Value, bool) {
 }
 
 var _ batchNode = (*transformNode)(nil)
+
+// expire releases the groups idle since cutoff when the user set an
+// expiry (Options.GroupExpiry); their state is needed otherwise.
+func (n *transformNode) expire(cutoff int64, explicit bool) int {
+	if !explicit {
+		return 0
+	}
+	return n.groups.expire(cutoff, func(string, *transformState) bool { return true })
+}
+
+func (n *transformNode) cardinality() int { return n.groups.len() }
+
+var _ expirer = (*transformNode)(nil)

@@ -15,7 +15,7 @@ type windowNode struct {
 	period, every           time.Duration
 	align, fillPeriod       bool
 	periodCount, everyCount int64
-	groups                  map[string]*windowGroup
+	groups                  groupTable[*windowGroup]
 	order                   []*windowGroup // groups in order of their first point
 	out                     Batch
 }
@@ -37,7 +37,7 @@ func init() {
 		Method: "window", Kind: "window", Doc: "collects points into batches by time or count",
 		Wants: streamEdge, Provides: batchEdge,
 		New: func(*binder, *ast.Chain, []value) (node, error) {
-			return &windowNode{groups: map[string]*windowGroup{}}, nil
+			return &windowNode{groups: newGroupTable[*windowGroup]()}, nil
 		},
 		Props: []*Prop{
 			propDuration("period", "length of each window", func(n *windowNode, d time.Duration) error { n.period = d; return nil }),
@@ -67,12 +67,14 @@ func (n *windowNode) validate() error {
 }
 
 func (n *windowNode) group(p *Point) *windowGroup {
-	g := n.groups[p.Group]
-	if g != nil {
+	g, ok := n.groups.lookup(p.Group, p.Timestamp)
+	if ok {
 		return g
 	}
 	g = &windowGroup{group: p.Group, name: p.Name, tags: p.GroupTags(), dims: Dimensions{ByName: p.Dims.ByName, TagNames: append([]string(nil), p.Dims.TagNames...)}}
-	n.groups[p.Group] = g
+	if !n.groups.add(&n.nodeBase, p.Group, p.Timestamp, g) {
+		return nil
+	}
 	n.order = append(n.order, g)
 	if n.periodCount == 0 {
 		t0 := p.TimeUTC()
@@ -119,6 +121,9 @@ func (g *windowGroup) purge(oldest int64, inclusive bool) {
 
 func (n *windowNode) point(p *Point) {
 	g := n.group(p)
+	if g == nil {
+		return // over Options.MaxGroups
+	}
 	if n.periodCount != 0 {
 		n.countPoint(g, p)
 		return
@@ -176,18 +181,82 @@ func (n *windowNode) finish() {
 		return
 	}
 	for _, g := range n.order {
-		if len(g.buf) == 0 {
-			continue
-		}
-		tmax := g.nextEmit
-		if n.every == 0 || n.periodCount != 0 {
-			tmax = g.buf[len(g.buf)-1].Timestamp
-		}
-		if n.periodCount == 0 {
-			g.purge(tmax-int64(n.period), true)
-		}
-		n.emitGroup(g, tmax)
+		n.flush(g)
 	}
 }
 
+// flush emits the last, incomplete window of g, if it holds points.
+func (n *windowNode) flush(g *windowGroup) {
+	if len(g.buf) == 0 {
+		return
+	}
+	tmax := g.nextEmit
+	if n.every == 0 || n.periodCount != 0 {
+		tmax = g.buf[len(g.buf)-1].Timestamp
+	}
+	if n.periodCount == 0 {
+		g.purge(tmax-int64(n.period), true)
+	}
+	n.emitGroup(g, tmax)
+}
+
+// expire releases, when the user set an expiry, the groups idle since
+// cutoff, each emitting what it still holds first: a group that never
+// gets another point would otherwise hold its last window for ever
+// (Kapacitor does). Without an expiry windows keep every group: a group's
+// schedule is part of its output.
+func (n *windowNode) expire(cutoff int64, explicit bool) int {
+	if !explicit {
+		return 0
+	}
+	released := n.groups.expire(cutoff, func(_ string, g *windowGroup) bool {
+		n.flush(g)
+		g.buf, g.free = nil, nil
+		return true
+	})
+	if released > 0 {
+		kept := n.order[:0]
+		for _, g := range n.order {
+			if _, ok := n.groups.m[g.group]; ok {
+				kept = append(kept, g)
+			}
+		}
+		clear(n.order[len(kept):])
+		n.order = kept
+	}
+	return released
+}
+
+var _ expirer = (*windowNode)(nil)
+
 var _ finisher = (*windowNode)(nil)
+
+// held counts the points the window's groups still hold, unemitted, and
+// the groups holding them (at the end of an input: what --flush-windows
+// would emit).
+func (n *windowNode) held() (points, groups int) {
+	for _, g := range n.order {
+		k := len(g.buf)
+		if k > 0 && n.periodCount == 0 {
+			// As finish would: the points of the window ending at the next
+			// emission; older ones were emitted already.
+			tmax := g.nextEmit
+			if n.every == 0 {
+				tmax = g.buf[k-1].Timestamp
+			}
+			k = 0
+			for _, p := range g.buf {
+				if p.Timestamp >= tmax-int64(n.period) {
+					k++
+				}
+			}
+		}
+		if k > 0 {
+			points += k
+			groups++
+		}
+	}
+	return points, groups
+}
+
+func (n *windowNode) cardinality() int { return n.groups.len() }

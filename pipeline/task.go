@@ -49,6 +49,11 @@ type Options struct {
 	// (no trailing newline), before the handlers do. It must not keep the
 	// byte slice.
 	OnEvent func(ev *Event, payload []byte)
+	// OnUnhandled, if set, sees the events no handler listens for (the
+	// alert node has none and no handler is subscribed to its topic), with
+	// their JSON as OnEvent sees it: tickrun test captures them, so a
+	// script without handlers is checked too.
+	OnUnhandled func(ev *Event, payload []byte)
 	// Log receives per-point errors of nodes (one line each) and handler
 	// failures; nil discards them.
 	Log io.Writer
@@ -62,6 +67,20 @@ type Options struct {
 	// end of the input. Kapacitor never does (a stream never ends), so the
 	// default is off.
 	FlushWindows bool
+	// AlertState, if set, gives the state a previous run left of an alert
+	// (by topic and event id): an alert node restores it when a group
+	// first appears, so that its next event continues the episode (a
+	// server restores alert levels across restarts, as kapacitord does).
+	AlertState func(topic, id string) (Saved, bool)
+	// MaxGroups bounds the groups each node keeps state for (0: no
+	// bound): the points of a new group beyond it are dropped at that
+	// node, counted, and warned about once.
+	MaxGroups int
+	// GroupExpiry releases the state of groups that had no point for
+	// this long, in data time (0: only groups whose state equals a fresh
+	// one are released, so outputs are Kapacitor's). An expired alert
+	// group forgets its level; a window emits what it holds first.
+	GroupExpiry time.Duration
 	// TemplateLimits bound the rendering of each template of an event
 	// (time and output size); an event over them is dropped and counted.
 	// Zero values take alert.DefaultLimits (100ms, 1 MiB).
@@ -72,6 +91,12 @@ type Options struct {
 	// of the slack, teams, telegram, victorops, pagerduty2, smtp and
 	// httppost handlers. Without it those handlers are errors.
 	Config *kapconf.Config
+	// WallClock runs stats() and deadman() on the wall clock, as
+	// Kapacitor does: their intervals are driven by Task.Tick, which a
+	// server calls, and no longer by the times of the points, so that a
+	// deadman fires on a stream that went silent. Without it (tickrun run)
+	// they run on the data's clock and a replay is reproducible.
+	WallClock bool
 }
 
 // Stats counts what a task has done.
@@ -79,6 +104,9 @@ type Stats struct {
 	Points     int64 // points written to the task
 	Events     int64 // alert events sent by alert nodes
 	NodeErrors int64 // per-point errors in nodes (points dropped or levels not matched)
+	// GroupsRefused counts points dropped because their node held
+	// Options.MaxGroups groups; GroupsReleased the groups released idle.
+	GroupsRefused, GroupsReleased int64
 }
 
 // Task is a compiled TICKscript ready to receive points. A Task is not safe
@@ -93,13 +121,17 @@ type Task struct {
 	dbrps    []DBRP
 	warnings ast.ErrorList
 	groups   models.GroupIDs
-	alerts   *alert.Registry
-	ownAlert bool         // alerts was created by the task: Close drains it
-	all      *alert.Topic // every event of the task, for Options.OnEvent
-	buf      []byte       // the JSON of the last event OnEvent saw
-	outputs  []output     // what the task made and Close must close, in order
-	stats    Stats
-	logMu    sync.Mutex
+	declared map[string]bool // the vars the script declares
+	// nextSweep and lastSweep are the data times of the next and the last
+	// release of idle groups (groups.go).
+	nextSweep, lastSweep int64
+	alerts               *alert.Registry
+	ownAlert             bool         // alerts was created by the task: Close drains it
+	all                  *alert.Topic // every event of the task, for Options.OnEvent
+	buf                  []byte       // the JSON of the last event OnEvent saw
+	outputs              []output     // what the task made and Close must close, in order
+	stats                Stats
+	logMu                sync.Mutex
 	// mu serialises what goes through the nodes: writes from any number
 	// of goroutines (a server's HTTP requests), Close, and the wall-clock
 	// ticks of a server. Uncontended it costs a few nanoseconds a point.
@@ -127,6 +159,10 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 	b := newBinder(source, &t.opts)
 	b.program(prog)
 	t.nodes, t.stream, t.dbrps, t.batchPos = b.nodes, b.stream, b.dbrps, b.batchPos
+	t.declared = map[string]bool{}
+	for name := range b.vars {
+		t.declared[name] = true
+	}
 	for _, n := range t.nodes {
 		n.base().task = t
 	}
@@ -152,6 +188,10 @@ func Compile(name, srcName, src string, opts Options) (*Task, error) {
 	t.warnings = list.Warnings()
 	if errs := list.Errors(); len(errs) > 0 {
 		return t, errs
+	}
+	for _, n := range t.nodes {
+		nb := n.base()
+		nb.sent = make([]int64, len(nb.children))
 	}
 	t.alerts, t.all = opts.Alerts, alert.NewTopic("")
 	if t.alerts == nil {
@@ -204,18 +244,25 @@ func (t *Task) subscribe(spec *handler.Spec) error {
 	return nil
 }
 
-// publish sends an event to the task's OnEvent and to the topics.
+// publish sends an event to the task's OnEvent and to the topics, and
+// to OnUnhandled when no handler received it.
 func (t *Task) publish(ev *Event, targets ...*alert.Topic) {
-	if t.opts.OnEvent != nil {
-		b, err := t.all.Encode(ev, t.buf[:0])
+	var b []byte
+	if t.opts.OnEvent != nil || t.opts.OnUnhandled != nil {
+		var err error
+		b, err = t.all.Encode(ev, t.buf[:0])
 		t.buf = b
 		if err != nil {
 			t.logf("%s: alert %q: %v", ev.Node, ev.ID, err)
-		} else {
+			return
+		}
+		if t.opts.OnEvent != nil {
 			t.opts.OnEvent(ev, b)
 		}
 	}
-	t.alerts.Publish(ev, targets...)
+	if t.alerts.Publish(ev, targets...) == 0 && t.opts.OnUnhandled != nil {
+		t.opts.OnUnhandled(ev, b)
+	}
 }
 
 // Name returns the task name.
@@ -223,6 +270,24 @@ func (t *Task) Name() string { return t.name }
 
 // Source returns the script, which renders positioned errors.
 func (t *Task) Source() *ast.Source { return t.src }
+
+// UnusedVars returns, for each var given a value in Options.Vars that the
+// script does not declare, a line saying so (with the closest declared
+// name, if one is close): a mistyped name would otherwise pass unnoticed.
+func (t *Task) UnusedVars() []string {
+	var declared []string
+	for name := range t.declared {
+		declared = append(declared, name)
+	}
+	var out []string
+	for name := range t.opts.Vars {
+		if !t.declared[name] {
+			out = append(out, fmt.Sprintf("var %q is given a value but the script declares no such var%s", name, suggest(name, declared)))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
 
 // Measurements returns the measurements the task's from() nodes read, and
 // all = true when one of them reads every measurement: a server gives a
@@ -295,6 +360,7 @@ func (t *Task) WritePoint(p *Point) error {
 	}
 	t.stats.Points++
 	t.stream.point(p)
+	t.sweep(p.Timestamp)
 	return nil
 }
 
@@ -331,12 +397,15 @@ func (t *Task) Write(db, rp, name string, tags map[string]string, fields map[str
 	return t.WritePoint(p)
 }
 
-// WriteLineProtocol decodes line protocol from r and writes every point to
-// the task as written to db/rp. Bad lines go to onError (if not nil) and
-// are skipped. It returns the number of bad lines.
-func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, onError func(*lineproto.LineError)) (bad int, err error) {
+// WriteLineProtocol decodes line protocol from r, its timestamps in
+// precision ("" or "n" for nanoseconds, "u", "ms", "s", "m", "h"), and
+// writes every point to the task as written to db/rp. Bad lines go to
+// onError (if not nil) and are skipped. It returns the number of bad
+// lines, and an error if reading r failed or the task is closed.
+func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, precision lineproto.Precision, onError func(*lineproto.LineError)) (bad int, err error) {
 	d := lineproto.NewDecoder(r)
-	d.Database, d.RP, d.OnError = db, rp, onError
+	d.Database, d.RP, d.Precision, d.OnError = db, rp, precision, onError
+	d.MaxReported = -1 // onError sees every bad line
 	for {
 		p, err := d.Next()
 		if err != nil {
@@ -385,6 +454,35 @@ func (t *Task) Close(ctx context.Context) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// Tick advances the wall-clock nodes of a task compiled with
+// Options.WallClock (stats, deadman) to now: every interval boundary
+// reached is reported, as Kapacitor's tickers do. The first call starts
+// their clocks (a server calls it when it starts the task). Tick returns
+// when the next boundary is due, so that the caller can sleep until then;
+// it returns the zero time when the task has no wall-clock node, was not
+// compiled with WallClock, or is closed. It is safe for concurrent use
+// with the write methods.
+func (t *Task) Tick(now time.Time) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.closed || !t.opts.WallClock || t.alerts == nil {
+		return time.Time{}
+	}
+	var next int64
+	for _, n := range t.nodes {
+		if s, ok := n.(*statsNode); ok {
+			s.tick(now.UnixNano())
+			if next == 0 || s.next < next {
+				next = s.next
+			}
+		}
+	}
+	if next == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, next).UTC()
 }
 
 // Stats returns what the task has done so far.

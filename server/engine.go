@@ -10,10 +10,17 @@ package server
 // What the engine does not offer yet is worked around here, each place
 // marked ENGINE:
 //
-//   - node statistics are those the server can count itself: points into
-//     the task and events per alert node and level (ENGINE: Task.NodeStats);
-//   - alert state is recorded from events into the store, but a restarted
-//     task starts with fresh levels (ENGINE: alert state export/import).
+//   - node statistics are the engine's (Task.NodeStats), but for
+//     avg_exec_time_ns, which it does not measure (0, shown "0s");
+//   - the queue depth of a topic handler is counted here (countedHandler);
+//     a task's own handlers (.tcp() ...) have none (ENGINE: deliver.Stats
+//     could carry it);
+//   - a write body is decoded through an io.Reader and a fresh decoder
+//     (ENGINE: a decoder that takes a []byte and can be reset would spare
+//     ~1 MB of copies and buffers per 5,000-line batch).
+//   - alert state is recorded from the registry's events into the store
+//     and given back to the tasks (Options.AlertState) and the topics
+//     (Registry.SetRestore) after a restart.
 
 import (
 	"bytes"
@@ -66,18 +73,22 @@ type engine struct {
 	ingressMu sync.Mutex
 	ingress   map[ingressKey]*atomic.Int64
 	closed    bool
+
+	handlersMu sync.Mutex
+	handlers   map[topicHandler]*countedHandler // the subscribed topic handlers
 }
 
 var _ api.Engine = (*engine)(nil)
 
 // runningTask is a compiled task and what the server counts of it.
 type runningTask struct {
-	task   *pipeline.Task // safe for concurrent writers
-	spec   api.TaskSpec
-	info   *tickscript.Info
-	graph  *graph
-	events map[string]*[4]atomic.Int64 // alert node -> events by level (OK, INFO, WARNING, CRITICAL)
-	rate   rateMeter
+	task  *pipeline.Task // safe for concurrent writers
+	spec  api.TaskSpec
+	info  *tickscript.Info
+	graph *graph
+	rate  rateMeter
+	stop  chan struct{} // closed when the task stops: its clock ends
+	once  sync.Once
 }
 
 // routeTable maps (db, rp) to the tasks that read it. It is replaced
@@ -90,14 +101,24 @@ type routeTable struct {
 // also holding the tasks that read every measurement, and those alone
 // for measurements no task names.
 type dbrpRoutes struct {
-	byMeasurement map[string][]*runningTask
+	byMeasurement map[string]*route
 	all           []*runningTask
+}
+
+// route is where the points of one measurement go; idx numbers the
+// routes of a dbrpRoutes, so that a write counts its points per
+// measurement in a slice.
+type route struct {
+	name    string
+	targets []*runningTask
+	idx     int
 }
 
 type ingressKey struct{ db, rp, measurement string }
 
 func newEngine(opts engineOptions) *engine {
-	e := &engine{opts: opts, tasks: map[string]*runningTask{}, ingress: map[ingressKey]*atomic.Int64{}}
+	e := &engine{opts: opts, tasks: map[string]*runningTask{}, ingress: map[ingressKey]*atomic.Int64{},
+		handlers: map[topicHandler]*countedHandler{}}
 	e.topics = newTopicRegistry(opts.Store)
 	e.alerts = alert.NewRegistry(e.logf)
 	e.alerts.SetObserver(func(topic string, ev *alert.Event, payload []byte) {
@@ -105,6 +126,13 @@ func newEngine(opts engineOptions) *engine {
 			Level: ev.Level.String(), Message: ev.Message, Details: ev.Details,
 			Time: time.Unix(0, ev.Time).UTC(), Duration: ev.Duration,
 		}, payload)
+	})
+	// After a restart, an alert id's first event in a topic continues
+	// what the store kept: its previous level, and (AlertState, at
+	// compile) its episode.
+	e.alerts.SetRestore(func(topic, id string) (alert.Level, bool) {
+		s, ok := e.saved(topic, id)
+		return s.Level, ok
 	})
 	e.routes.Store(&routeTable{byDBRP: map[store.DBRP]*dbrpRoutes{}})
 	if hs, err := opts.Store.AllHandlers(); err == nil {
@@ -115,6 +143,19 @@ func newEngine(opts engineOptions) *engine {
 		}
 	}
 	return e
+}
+
+// saved is the state the server kept of an alert id in a topic.
+func (e *engine) saved(topic, id string) (pipeline.Saved, bool) {
+	ev, ok := e.topics.last(topic, id)
+	if !ok {
+		return pipeline.Saved{}, false
+	}
+	l, ok := alert.ParseLevel(ev.Level)
+	if !ok {
+		return pipeline.Saved{}, false
+	}
+	return pipeline.Saved{Level: l, EpisodeStart: ev.Time.Add(-ev.Duration).UnixNano(), Time: ev.Time.UnixNano()}, true
 }
 
 func (e *engine) logf(format string, args ...any) {
@@ -130,8 +171,43 @@ func (e *engine) subscribe(h store.Handler) error {
 		return err
 	}
 	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic, Alerts: e.alerts}
-	_, err = handler.Subscribe(e.alerts, spec, env)
-	return err
+	// handler.Subscribe, with a count of the events handed to the
+	// handler: what it has not yet sent or dropped is its queue (/metrics).
+	m, err := spec.CompileMatch()
+	if err != nil {
+		return err
+	}
+	hd, err := spec.New(env)
+	if err != nil {
+		return err
+	}
+	c := &countedHandler{Handler: hd, kind: h.Kind}
+	if err := e.alerts.Subscribe(spec.Topic, spec.ID, m, c); err != nil {
+		hd.Close(context.Background())
+		return err
+	}
+	e.handlersMu.Lock()
+	e.handlers[topicHandler{h.Topic, h.ID}] = c
+	e.handlersMu.Unlock()
+	return nil
+}
+
+// topicHandler names a topic handler.
+type topicHandler struct{ topic, id string }
+
+// countedHandler is a topic handler that counts the events handed to it.
+// Every event a handler is handed ends counted once, as sent or dropped
+// (deliver.Queue's ledger), so handed - sent - dropped is what it still
+// holds: queued or being delivered.
+type countedHandler struct {
+	alert.Handler
+	kind   string
+	handed atomic.Int64
+}
+
+func (h *countedHandler) Deliver(ev *alert.Event, payload []byte) {
+	h.handed.Add(1)
+	h.Handler.Deliver(ev, payload)
 }
 
 // config is the kapacitor.conf of the handlers: without one, handlers
@@ -156,10 +232,14 @@ func (e *engine) compile(spec api.TaskSpec, registry *alert.Registry, onEvent fu
 		Server:      e.opts.Server,
 		Alerts:      registry,
 		OnEvent:     onEvent,
+		AlertState:  e.saved,
 		Log:         e.opts.Log,
 		KapacitorID: KapacitorID,
 		Deliver:     e.opts.Deliver,
 		Config:      e.config(),
+		// stats() and deadman() run on the wall clock, as in kapacitord:
+		// see clock.
+		WallClock: true,
 	}
 	t, err := pipeline.Compile(spec.ID, spec.ID, spec.Script, opts)
 	if err != nil {
@@ -232,8 +312,8 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	if e.closed {
 		return errors.New("the server is shutting down")
 	}
-	rt := &runningTask{spec: spec, events: map[string]*[4]atomic.Int64{}}
-	t, info, err := e.compile(spec, e.alerts, func(ev *pipeline.Event, _ []byte) { e.onEvent(rt, ev) })
+	rt := &runningTask{spec: spec, stop: make(chan struct{})}
+	t, info, err := e.compile(spec, e.alerts, nil)
 	if err != nil {
 		return err
 	}
@@ -243,23 +323,43 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 		return err
 	}
 	rt.task, rt.info, rt.graph = t, info, g
-	for _, n := range g.nodes {
-		if n.kind == "alert" || n.kind == "deadman" {
-			rt.events[n.name] = new([4]atomic.Int64)
-		}
-	}
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt
 	e.rebuildRoutes()
+	if next := t.Tick(time.Now()); !next.IsZero() {
+		go e.clock(rt, next)
+	}
 	if old != nil {
 		go e.closeTask(old)
 	}
 	return nil
 }
 
+// clock drives the wall-clock nodes of a task (stats, deadman): it wakes
+// when the next interval boundary is due and ticks the task, until the
+// task stops. Kapacitor runs a ticker per stats node; here one timer per
+// task sleeps until the earliest boundary the task reports.
+func (e *engine) clock(rt *runningTask, next time.Time) {
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	for {
+		select {
+		case <-rt.stop:
+			return
+		case <-timer.C:
+		}
+		next = rt.task.Tick(time.Now())
+		if next.IsZero() {
+			return // closed
+		}
+		timer.Reset(time.Until(next))
+	}
+}
+
 // closeTask ends a task that no longer receives points, waiting for its
 // handlers to deliver what they hold.
 func (e *engine) closeTask(rt *runningTask) {
+	rt.once.Do(func() { close(rt.stop) })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := rt.task.Close(ctx); err != nil && e.opts.Log != nil {
@@ -297,6 +397,9 @@ func (e *engine) HandlersChanged(topic string) error {
 		if h := e.alerts.Unsubscribe(topic, id); h != nil {
 			old = append(old, h)
 		}
+		e.handlersMu.Lock()
+		delete(e.handlers, topicHandler{topic, id})
+		e.handlersMu.Unlock()
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -339,7 +442,7 @@ func (e *engine) rebuildRoutes() {
 		for _, d := range dbrps {
 			r := rt.byDBRP[d]
 			if r == nil {
-				r = &dbrpRoutes{byMeasurement: map[string][]*runningTask{}}
+				r = &dbrpRoutes{byMeasurement: map[string]*route{}}
 				rt.byDBRP[d] = r
 			}
 			names, all := t.task.Measurements()
@@ -348,13 +451,18 @@ func (e *engine) rebuildRoutes() {
 				continue
 			}
 			for _, m := range names {
-				r.byMeasurement[m] = append(r.byMeasurement[m], t)
+				ro := r.byMeasurement[m]
+				if ro == nil {
+					ro = &route{name: m, idx: len(r.byMeasurement)}
+					r.byMeasurement[m] = ro
+				}
+				ro.targets = append(ro.targets, t)
 			}
 		}
 	}
 	for _, r := range rt.byDBRP {
-		for m, list := range r.byMeasurement {
-			r.byMeasurement[m] = append(list, r.all...)
+		for _, ro := range r.byMeasurement {
+			ro.targets = append(ro.targets, r.all...)
 		}
 	}
 	e.routes.Store(rt)
@@ -392,7 +500,20 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 	d.OnError = func(le *lineproto.LineError) {
 		res.Bad = append(res.Bad, api.LineError{Line: le.Line, Text: le.Text, Reason: influxReason(le.Text, le.Err)})
 	}
-	counts := map[string]int64{}
+	// Lines of a batch mostly repeat the measurement of the line before
+	// (Telegraf writes a plugin's metrics together): the route of the
+	// last measurement is kept at hand, so that such a point costs a
+	// string comparison, not a map lookup. Points are counted per route in
+	// a slice; measurements no task names, in a map.
+	var counts []int64
+	var other map[string]int64
+	if routes != nil {
+		counts = make([]int64, len(routes.byMeasurement))
+	}
+	var last string
+	var ro *route
+	var targets []*runningTask
+	first := true
 	for {
 		p, err := d.Next()
 		if err != nil || p == nil {
@@ -402,10 +523,21 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 		if routes == nil {
 			continue
 		}
-		counts[p.Name]++
-		targets, ok := routes.byMeasurement[p.Name]
-		if !ok {
-			targets = routes.all
+		if first || p.Name != last {
+			first, last = false, p.Name
+			if ro = routes.byMeasurement[p.Name]; ro != nil {
+				targets = ro.targets
+			} else {
+				targets = routes.all
+			}
+		}
+		if ro != nil {
+			counts[ro.idx]++
+		} else {
+			if other == nil {
+				other = map[string]int64{}
+			}
+			other[p.Name]++
 		}
 		for _, t := range targets {
 			// A task closed meanwhile (redefined, disabled) refuses the
@@ -417,12 +549,23 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 	// the others of their chunk.
 	sort.SliceStable(res.Bad, func(i, j int) bool { return res.Bad[i].Line < res.Bad[j].Line })
 	if routes != nil {
-		e.addIngress(req.DB, req.RP, counts)
+		for _, ro := range routes.byMeasurement {
+			if n := counts[ro.idx]; n > 0 {
+				if other == nil {
+					other = map[string]int64{}
+				}
+				other[ro.name] += n
+			}
+		}
+		e.addIngress(req.DB, req.RP, other)
 	}
 	return res
 }
 
 func (e *engine) addIngress(db, rp string, counts map[string]int64) {
+	if len(counts) == 0 {
+		return
+	}
 	e.ingressMu.Lock()
 	defer e.ingressMu.Unlock()
 	for m, n := range counts {
@@ -497,7 +640,8 @@ func fieldValueAfterKey(line string) string {
 	return v
 }
 
-// Stats implements api.Engine.
+// Stats implements api.Engine: the engine's node statistics under
+// Kapacitor's names.
 func (e *engine) Stats(id string) (api.TaskStats, bool) {
 	e.mu.Lock()
 	rt := e.tasks[id]
@@ -505,30 +649,35 @@ func (e *engine) Stats(id string) (api.TaskStats, bool) {
 	if rt == nil {
 		return api.TaskStats{}, false
 	}
-	st := rt.task.Stats()
 	nodes := map[string]map[string]int64{}
-	for _, n := range rt.graph.nodes {
-		nodes[n.name] = map[string]int64{}
-	}
-	// What the server counts itself (ENGINE: Task.NodeStats has every
-	// node's collected, emitted, errors, avg_exec_time_ns and
-	// working_cardinality).
-	if len(rt.graph.nodes) > 0 {
-		root := rt.graph.nodes[0].name
-		nodes[root]["collected"] = st.Points
-		nodes[root]["emitted"] = st.Points
-	}
-	for name, c := range rt.events {
-		var total int64
-		for i, key := range []string{"oks_triggered", "infos_triggered", "warns_triggered", "crits_triggered"} {
-			n := c[i].Load()
-			nodes[name][key] = n
-			total += n
+	edges := map[string]map[string]int64{}
+	var points int64
+	for i, n := range rt.task.NodeStats() {
+		if i == 0 {
+			points = n.Collected
 		}
-		nodes[name]["alerts_triggered"] = total
+		m := map[string]int64{"collected": n.Collected, "emitted": n.Emitted, "errors": n.Errors,
+			"working_cardinality": int64(n.Cardinality), "avg_exec_time_ns": 0}
+		if a := n.Alerts; a != nil {
+			m["oks_triggered"], m["infos_triggered"], m["warns_triggered"], m["crits_triggered"] = a[0], a[1], a[2], a[3]
+			m["alerts_triggered"] = a[0] + a[1] + a[2] + a[3]
+			m["alerts_inhibited"] = 0
+		}
+		nodes[n.Name] = m
+		edges[n.Name] = map[string]int64{}
+		for _, ed := range n.Edges {
+			edges[n.Name][ed.To] = ed.Processed
+		}
 	}
-	rate := rt.rate.sample(st.Points, time.Now())
-	return api.TaskStats{Throughput: rate, Nodes: nodes, DOT: rt.graph.statsDOT(id, rate, nodes)}, true
+	// Only the nodes of the graph Kapacitor shows.
+	shown := map[string]map[string]int64{}
+	for _, n := range rt.graph.nodes {
+		if m, ok := nodes[n.name]; ok {
+			shown[n.name] = m
+		}
+	}
+	rate := rt.rate.sample(points, time.Now())
+	return api.TaskStats{Throughput: rate, Nodes: shown, DOT: rt.graph.statsDOT(id, rate, shown, edges)}, true
 }
 
 // HTTPOut implements api.Engine.
@@ -540,14 +689,6 @@ func (e *engine) HTTPOut(id string) (http.Handler, bool) {
 		return nil, false
 	}
 	return rt.task.HTTPHandler(), true
-}
-
-// onEvent counts the events of a running task (inside WritePoint); the
-// registry's observer records them per topic.
-func (e *engine) onEvent(rt *runningTask, ev *pipeline.Event) {
-	if c := rt.events[ev.Node]; c != nil && int(ev.Level) >= 0 && int(ev.Level) < 4 {
-		c[ev.Level].Add(1)
-	}
 }
 
 // Topics implements api.Engine.
@@ -592,6 +733,7 @@ func (e *engine) Close(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			rt.once.Do(func() { close(rt.stop) })
 			if err := rt.task.Close(ctx); err != nil {
 				errMu.Lock()
 				errs = append(errs, fmt.Errorf("task %s: %w", rt.spec.ID, err))
@@ -629,4 +771,66 @@ func (m *rateMeter) sample(count int64, now time.Time) float64 {
 		m.at, m.count = now, count
 	}
 	return m.perSec
+}
+
+// taskCounts is what /metrics shows of a running task.
+type taskCounts struct {
+	ID      string
+	Points  int64 // points written to the task
+	Events  int64 // events its alert nodes sent
+	Nodes   []nodeCounts
+	Outputs []handlerCounts // its own handlers and sinks (.tcp(), httpPost(), ...)
+}
+
+// nodeCounts is what /metrics shows of one node.
+type nodeCounts struct {
+	Name, Kind                 string
+	Collected, Emitted, Errors int64
+	Cardinality                int64
+	Alerts                     *[4]int64 // by level for alert nodes: OK, INFO, WARNING, CRITICAL
+}
+
+// handlerCounts is what /metrics shows of a handler.
+type handlerCounts struct {
+	Topic, ID, Kind        string // topic handlers; Name for a task's own
+	Name                   string // kind and target ("tcp 127.0.0.1:9000")
+	Sent, Retried, Dropped int64
+	Queued                 int64 // events held, queued or being sent; -1: unknown
+}
+
+// counts returns the counters of every running task and topic handler,
+// for /metrics. The points and events of a task come from the engine's
+// own counts; the handlers' from their delivery ledgers.
+func (e *engine) counts() ([]taskCounts, []handlerCounts) {
+	e.mu.Lock()
+	tasks := e.sortedTasks()
+	e.mu.Unlock()
+	var out []taskCounts
+	for _, rt := range tasks {
+		st := rt.task.Stats()
+		tc := taskCounts{ID: rt.spec.ID, Points: st.Points, Events: st.Events}
+		for _, n := range rt.task.NodeStats() {
+			tc.Nodes = append(tc.Nodes, nodeCounts{Name: n.Name, Kind: n.Kind, Collected: n.Collected, Emitted: n.Emitted,
+				Errors: n.Errors, Cardinality: int64(n.Cardinality), Alerts: n.Alerts})
+		}
+		for _, h := range rt.task.HandlerStats() {
+			// ENGINE: deliver.Stats has no queue depth, and the task's
+			// own handlers cannot be wrapped from here.
+			tc.Outputs = append(tc.Outputs, handlerCounts{Name: h.Name, Sent: h.Sent, Retried: h.Retried, Dropped: h.Dropped, Queued: -1})
+		}
+		out = append(out, tc)
+	}
+	e.handlersMu.Lock()
+	hs := make([]handlerCounts, 0, len(e.handlers))
+	for k, c := range e.handlers {
+		st := c.Stats()
+		handed := c.handed.Load()
+		hs = append(hs, handlerCounts{Topic: k.topic, ID: k.id, Kind: c.kind, Name: st.Name, Sent: st.Sent, Retried: st.Retried,
+			Dropped: st.Dropped, Queued: max(0, handed-st.Sent-st.Dropped)})
+	}
+	e.handlersMu.Unlock()
+	sort.Slice(hs, func(i, j int) bool {
+		return hs[i].Topic < hs[j].Topic || hs[i].Topic == hs[j].Topic && hs[i].ID < hs[j].ID
+	})
+	return out, hs
 }

@@ -80,8 +80,8 @@ func (g *graph) plainDOT(id string) string {
 // statsDOT is the graph of an executing task with its statistics as
 // attributes (dot-view=attributes): the throughput, each node's
 // statistics but collected and emitted, sorted, and on each edge the
-// points that went along it, where known.
-func (g *graph) statsDOT(id string, throughput float64, stats map[string]map[string]int64) string {
+// points that went along it (edges: parent -> child -> processed).
+func (g *graph) statsDOT(id string, throughput float64, stats map[string]map[string]int64, edges map[string]map[string]int64) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "digraph %s {\ngraph [throughput=\"%.2f points/s\"];\n", id, throughput)
 	for _, n := range g.nodes {
@@ -103,8 +103,8 @@ func (g *graph) statsDOT(id string, throughput float64, stats map[string]map[str
 		}
 		b.WriteString("];\n")
 		for _, c := range g.edges[n.name] {
-			if emitted, ok := stats[n.name]["emitted"]; ok {
-				fmt.Fprintf(&b, "%s -> %s [processed=\"%d\"];\n", n.name, c, emitted)
+			if processed, ok := edges[n.name][c]; ok {
+				fmt.Fprintf(&b, "%s -> %s [processed=\"%d\"];\n", n.name, c, processed)
 			} else {
 				fmt.Fprintf(&b, "%s -> %s;\n", n.name, c)
 			}

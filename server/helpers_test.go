@@ -30,7 +30,7 @@ const (
 
 // testServer is a real server on a free port of 127.0.0.1.
 type testServer struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *server.Server
 	url  string
 	dir  string
@@ -41,7 +41,7 @@ type testServer struct {
 // startServer starts a server whose data_dir is dir, with the recorded
 // identity unless dir already has one. configure may change the
 // configuration first.
-func startServer(t *testing.T, dir string, configure func(*config.Config)) *testServer {
+func startServer(t testing.TB, dir string, configure func(*config.Config)) *testServer {
 	t.Helper()
 	for name, id := range map[string]string{config.ClusterIDFile: recordedClusterID, config.ServerIDFile: recordedServerID} {
 		p := filepath.Join(dir, name)

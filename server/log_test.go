@@ -8,7 +8,7 @@ import (
 
 // testLogger sends the server's warnings to the test log while the test
 // runs (handlers may still log while the server drains).
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	w := &testWriter{t: t, live: true}
 	t.Cleanup(func() {
 		w.mu.Lock()
@@ -20,7 +20,7 @@ func testLogger(t *testing.T) *slog.Logger {
 
 type testWriter struct {
 	mu   sync.Mutex
-	t    *testing.T
+	t    testing.TB
 	live bool
 }
 

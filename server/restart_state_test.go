@@ -1,12 +1,8 @@
-//go:build enginestate
-
 package server_test
 
-// This test waits for the engine's alert state export/import (see the
-// seam's ENGINE notes in engine.go): build with -tags enginestate once
-// the engine restores an alert's level and episode start when its group
-// reappears. Today a restarted task starts every alert at OK, so the
-// recovery below is not sent.
+// The engine restores an alert's level and episode start when its group
+// reappears after a restart (pipeline.Options.AlertState,
+// alert.Registry.SetRestore; see engine.go).
 
 import (
 	"encoding/json"

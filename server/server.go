@@ -17,6 +17,7 @@ import (
 	"github.com/tickrun/tickrun/pipeline/kapconf"
 	"github.com/tickrun/tickrun/server/api"
 	"github.com/tickrun/tickrun/server/config"
+	"github.com/tickrun/tickrun/server/load"
 	"github.com/tickrun/tickrun/server/store"
 )
 
@@ -24,6 +25,9 @@ import (
 type Options struct {
 	Config *config.Config // resolved (config.Resolve)
 	Logger *slog.Logger   // nil: text logs to stderr
+	// LogLevel, if set, is the level of Logger's handler, which
+	// `kapacitor level` (POST /kapacitor/v1/loglevel) changes.
+	LogLevel *slog.LevelVar
 	// Listener, if set, is used instead of listening on
 	// Config.HTTP.BindAddress (tests pass one on a free port).
 	Listener net.Listener
@@ -31,6 +35,9 @@ type Options struct {
 	// deliver what they hold; 0 takes [http] shutdown-timeout.
 	DrainTimeout time.Duration
 	Cmdline      []string // for /debug/vars; nil: os.Args
+	// Reload, if set, makes Run apply the [load] directory again at each
+	// receive (tickrun serve sends on SIGHUP, as kapacitord reloads).
+	Reload <-chan struct{}
 }
 
 // Server is a running `tickrun serve`.
@@ -46,6 +53,7 @@ type Server struct {
 	done     chan struct{}
 	serveErr error
 	once     sync.Once
+	reloadMu sync.Mutex // one load at a time
 }
 
 // New opens the state, restarts the enabled tasks and listens; Serve
@@ -83,13 +91,19 @@ func New(opts Options) (*Server, error) {
 		Log:    &logWriter{log: log},
 		Store:  st,
 	})
+	m := &metrics{e: s.engine}
 	s.api = api.New(api.Options{
 		Store: st, Engine: s.engine, Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID,
-		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize,
+		DefaultRP: cfg.DefaultRetentionPolicy, MaxBodySize: cfg.HTTP.MaxBodySize, MaxScriptSize: cfg.HTTP.MaxScriptSize,
 		RejectPartialWrites: cfg.HTTP.PartialWrites == "kapacitor",
 		AuthEnabled:         cfg.HTTP.AuthEnabled, LogEnabled: cfg.HTTP.LogEnabled, Logger: log, Cmdline: opts.Cmdline,
+		Metrics: metricsHandler(m), LogLevel: opts.LogLevel,
 	})
+	m.api = s.api
 	s.restoreTasks()
+	if cfg.Load.Enabled {
+		s.Reload()
+	}
 	s.ln = opts.Listener
 	if s.ln == nil {
 		if s.ln, err = net.Listen("tcp", cfg.HTTP.BindAddress); err != nil {
@@ -127,6 +141,23 @@ func (s *Server) restoreTasks() {
 		}
 		s.store.PutTask(t)
 	}
+}
+
+// Reload applies the [load] directory (when [load] enabled is set), as
+// kapacitord does at start and on SIGHUP: a bad file is logged and
+// skipped, the rest is applied. The result says what changed.
+func (s *Server) Reload() load.Result {
+	if !s.opts.Config.Load.Enabled {
+		return load.Result{}
+	}
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	s.log.Info("loading the load directory", "dir", s.opts.Config.Load.Dir)
+	l := &load.Loader{Dir: s.opts.Config.Load.Dir, API: s.api.Local(), Store: s.store, Log: s.log}
+	res := l.Load()
+	s.log.Info("load directory applied", "dir", s.opts.Config.Load.Dir, "applied", len(res.Applied),
+		"removed", len(res.Removed), "errors", len(res.Errors))
+	return res
 }
 
 // Addr returns the address the server listens on.
@@ -194,11 +225,16 @@ func Run(ctx context.Context, opts Options) error {
 	go func() { errc <- s.Serve() }()
 	s.log.Info("listening", "addr", s.Addr().String(), "data_dir", opts.Config.DataDir,
 		"cluster_id", s.identity.ClusterID, "server_id", s.identity.ServerID)
-	select {
-	case err := <-errc:
-		s.Shutdown(context.Background())
-		return err
-	case <-ctx.Done():
+	for loop := true; loop; {
+		select {
+		case err := <-errc:
+			s.Shutdown(context.Background())
+			return err
+		case <-opts.Reload:
+			s.Reload()
+		case <-ctx.Done():
+			loop = false
+		}
 	}
 	s.log.Info("shutting down: writes answer 503 while handlers drain")
 	if err := s.Shutdown(context.Background()); err != nil {

@@ -84,6 +84,19 @@ func (r *topicRegistry) topic(name string) *topicState {
 	return ts
 }
 
+// last returns the last event of alert id in topic, if there was one
+// (since the start, or before it: load reads the store's non-OK states).
+func (r *topicRegistry) last(topic, id string) (eventState, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ts := r.topics[topic]
+	if ts == nil {
+		return eventState{}, false
+	}
+	ev, ok := ts.events[id]
+	return ev, ok
+}
+
 // record notes an event of alert id ev in topic.
 func (r *topicRegistry) record(topic, task, node string, ev eventState, payload []byte) {
 	id := eventID(payload)

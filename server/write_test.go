@@ -143,8 +143,9 @@ func TestTelegrafWrites(t *testing.T) {
 // TestBadInput sends what a confused client sends; every answer is
 // Kapacitor's and the server keeps serving.
 func TestBadInput(t *testing.T) {
-	ts := startServer(t, t.TempDir(), func(c *config.Config) { c.HTTP.MaxBodySize = 64 << 10 })
+	ts := startServer(t, t.TempDir(), func(c *config.Config) { c.HTTP.MaxBodySize, c.HTTP.MaxScriptSize = 64<<10, 32<<10 })
 	badScript := readFile(t, "testdata/errors/bad_duration_unit.tick")
+	hugeScript := "stream|from()" + strings.Repeat("|where(lambda: TRUE)", 2000) // 40 kB
 	define := func(id, script string) string {
 		b, _ := json.Marshal(map[string]any{"id": id, "script": script, "dbrps": []map[string]string{{"db": "telegraf", "rp": "autogen"}}, "status": "disabled"})
 		return string(b)
@@ -178,6 +179,8 @@ func TestBadInput(t *testing.T) {
 		{name: "write too big", method: "POST", path: "/write?db=telegraf&rp=autogen", body: telegrafBatch("cpu", 2000, 0), status: 413, want: `{"error":"request body too large: the limit is 65536 bytes"}` + "\n"},
 		{name: "gzip bomb", method: "POST", path: "/write?db=telegraf&rp=autogen", headers: [][2]string{{"Content-Encoding", "gzip"}}, body: gzipped(t, bytes.Repeat([]byte("cpu a=1 1\n"), 100000)), status: 413, want: `{"error":"request body too large: the limit is 65536 bytes"}` + "\n"},
 		{name: "not gzip", method: "POST", path: "/write?db=telegraf&rp=autogen", headers: [][2]string{{"Content-Encoding", "gzip"}}, body: []byte("cpu a=1"), status: 400, want: `{"error":"invalid gzip body: *`},
+		{name: "script too big", method: "POST", path: "/kapacitor/v1/tasks", body: []byte(define("huge", hugeScript)), status: 400, want: "the TICKscript is 40013 bytes: the limit is 32768 bytes ([http] max-script-size)"},
+		{name: "template script too big", method: "POST", path: "/kapacitor/v1/templates", body: []byte(`{"id":"t","type":"stream","script":"` + hugeScript + `"}`), status: 400, want: "the TICKscript is 40013 bytes: the limit is 32768 bytes ([http] max-script-size)"},
 		{name: "task body too big", method: "POST", path: "/kapacitor/v1/tasks", body: bytes.Repeat([]byte(" "), 70<<10), status: 413, want: "request body too large: *"},
 		{name: "garbage lines", method: "POST", path: "/write?db=telegraf&rp=autogen", body: []byte("\x00\xff\n=,=\n  \t\ncpu,=x a=1\n"), status: 400, want: `{"error":"unable to parse *`},
 		{name: "wrong method", method: "DELETE", path: "/write?db=x", status: 405, want: "method not allowed"},

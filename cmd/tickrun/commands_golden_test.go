@@ -20,7 +20,13 @@ func TestCommandGolden(t *testing.T) {
 		args []string
 	}{
 		{"fmt_seed", []string{"fmt", "../../examples/cpu_alert_tcp/script.tick"}},
-		{"fmt_diff_seed", []string{"fmt", "-d", "../../examples/cpu_alert_tcp/script.tick"}},
+		{"fmt_diff_seed", []string{"fmt", "-d", "testdata/commands/unformatted.tick"}},
+		// Issue 16, item 13: -l lists, --check fails on a script fmt would change.
+		{"fmt_list", []string{"fmt", "-l", "../../examples/cpu_alert_tcp/script.tick", "testdata/commands/unformatted.tick", "testdata/commands/comments.tick"}},
+		{"fmt_check_clean", []string{"fmt", "--check", "../../examples/cpu_alert_tcp/script.tick", "../../examples/cpu_alert_topic/script.tick"}},
+		{"fmt_check_dirty", []string{"fmt", "--check", "../../examples/cpu_alert_tcp/script.tick", "testdata/commands/unformatted.tick"}},
+		{"fmt_check_write", []string{"fmt", "--check", "-w", "testdata/commands/unformatted.tick"}},
+		{"fmt_check_broken", []string{"fmt", "--check", "testdata/commands/unformatted.tick", "../../parser/testdata/hint_and.tick"}},
 		{"fmt_window_topic", []string{"fmt", "../../testdata/conformance/window_topic_handler/script.tick"}},
 		{"fmt_comments", []string{"fmt", "testdata/commands/comments.tick"}},
 		{"graph_dot_window", []string{"graph", "../../testdata/conformance/window_topic_handler/script.tick"}},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,16 +36,22 @@ type taskFlags struct {
 	Var          map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Value of a script var (typed declarations such as 'var t float'). Repeatable."`
 	FlushWindows bool              `name:"flush-windows" help:"At the end of the input, emit the last incomplete window of every group (Kapacitor never does)."`
 	Workers      int               `name:"workers" placeholder:"N" help:"Goroutines decoding the input in parallel (default: the number of cores); the output is the same for any N."`
+	MaxGroups    int               `name:"max-groups" placeholder:"N" help:"Groups each node keeps state for (0: no bound); the points of a new group beyond it are dropped, counted and warned about once."`
+	GroupExpiry  time.Duration     `name:"group-expiry" placeholder:"D" help:"Release the state of groups with no point for this long in data time (0: only groups whose state is like a new one's); a window emits what it holds first, an alert forgets its level."`
+	MaxLineSize  int               `name:"max-line-size" default:"4194304" placeholder:"BYTES" help:"Longest line-protocol line taken; a longer one is reported as bad with its length and skipped (negative: no limit)."`
+	Strict       bool              `name:"strict" help:"Exit 1 when any line of the input is bad (the good lines still run)."`
 	TemplateTime time.Duration     `name:"template-timeout" default:"100ms" help:"How long rendering one template of an event may take; an event over it is dropped and counted."`
 	TemplateSize int               `name:"template-max-size" default:"1048576" placeholder:"BYTES" help:"How much output one template of an event may produce; an event over it is dropped and counted."`
 }
 
 // loaded is a compiled task and where its input points are written.
 type loaded struct {
-	task      *pipeline.Task
-	db, rp    string
-	precision lineproto.Precision
-	workers   int
+	task        *pipeline.Task
+	db, rp      string
+	precision   lineproto.Precision
+	workers     int
+	maxLineSize int
+	strict      bool
 }
 
 // load reads the script, its kapacitor.conf and handler files, compiles
@@ -73,6 +80,7 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 	}
 	opts.Vars, opts.FlushWindows = f.Var, f.FlushWindows
 	opts.TemplateLimits = alert.Limits{Time: f.TemplateTime, Size: f.TemplateSize}
+	opts.MaxGroups, opts.GroupExpiry = f.MaxGroups, f.GroupExpiry
 	opts.Server = pipeline.ServerInfo{Hostname: host, ClusterID: f.ClusterID, ServerID: f.ServerID}
 	task, err := pipeline.Compile(name, f.Script, string(src), opts)
 	if err != nil {
@@ -88,11 +96,19 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 		fmt.Fprint(stderr, task.ErrorText(w))
 		fmt.Fprintln(stderr, "tickrun: these lambdas fail on every point they reach; running as Kapacitor would (tickrun check rejects them)")
 	}
-	l := &loaded{task: task, precision: lineproto.Precision(f.Precision), workers: f.Workers}
+	l := &loaded{task: task, precision: lineproto.Precision(f.Precision), workers: f.Workers, maxLineSize: f.MaxLineSize, strict: f.Strict}
 	if l.db, l.rp, err = f.dbrp(task); err != nil {
 		fmt.Fprintln(stderr, "tickrun:", err)
 		task.Close(context.Background())
 		return nil, exitScript
+	}
+	for _, w := range task.UnusedVars() {
+		fmt.Fprintf(stderr, "tickrun: warning: --var: %s\n", w)
+	}
+	for _, h := range opts.Handlers {
+		if !slices.Contains(task.Topics(), h.Topic) {
+			fmt.Fprintf(stderr, "tickrun: warning: handler %s (%s) listens to topic %q, to which no alert node of the script publishes (.topic(%q)): it will receive nothing\n", h.ID, h.File, h.Topic, h.Topic)
+		}
 	}
 	if !task.Accepts(l.db, l.rp) {
 		fmt.Fprintf(stderr, "tickrun: warning: points are written to %q.%q but the script reads only %v: no point will reach the task\n", l.db, l.rp, task.DBRPs())
@@ -119,30 +135,52 @@ func (f *taskFlags) dbrp(task *pipeline.Task) (string, string, error) {
 }
 
 // feed decodes line protocol from in into the task until the end of the
-// input, a read error or a task stopped by a node. Bad lines are reported
-// on stderr and skipped. It returns the decoder, for its counts, and
-// exitFailed on a read error or a stopped task.
+// input, a read error or a closed task. Bad lines are reported on stderr
+// (the first 20, then counted) and skipped; a precision that makes the
+// first timestamp absurd is warned about once. It returns the decoder,
+// for its counts, and exitFailed on a read error, or on a bad line with
+// --strict.
 func (l *loaded) feed(ctx context.Context, in io.Reader, stderr io.Writer) (*lineproto.Decoder, int) {
 	dec := lineproto.NewDecoder(in)
 	dec.Database, dec.RP, dec.Precision, dec.Workers = l.db, l.rp, l.precision, l.workers
+	dec.MaxLineSize = l.maxLineSize
 	dec.OnError = func(e *lineproto.LineError) { fmt.Fprintf(stderr, "stdin:%v\n", e) }
+	dec.OnPrecisionHint = func(h *lineproto.PrecisionHint) {
+		if h.Likely != "" {
+			fmt.Fprintf(stderr, "tickrun: warning: %v\n", h)
+		}
+	}
+	code := exitOK
 	for {
 		p, err := dec.Next()
 		if err != nil {
 			if ctx.Err() != nil {
 				fmt.Fprintln(stderr, "tickrun: interrupted: stopped reading, delivering what was produced")
-				return dec, exitOK
+				break
 			}
 			fmt.Fprintln(stderr, "tickrun: reading stdin:", err)
-			return dec, exitFailed
+			code = exitFailed
+			break
 		}
 		if p == nil {
-			return dec, exitOK
+			break
 		}
 		if err := l.task.WritePoint(p); err != nil {
-			return dec, exitFailed
+			code = exitFailed
+			break
 		}
 	}
+	if n := dec.Unreported(); n > 0 {
+		fmt.Fprintf(stderr, "tickrun: %d more bad lines (not reported one by one)\n", n)
+	}
+	if dec.BadLines() > 0 && dec.Points() == 0 {
+		fmt.Fprintf(stderr, "tickrun: every line of the input was bad (%d lines): is it line protocol?\n", dec.BadLines())
+	}
+	if l.strict && dec.BadLines() > 0 && code == exitOK {
+		fmt.Fprintf(stderr, "tickrun: --strict: %d bad lines\n", dec.BadLines())
+		code = exitFailed
+	}
+	return dec, code
 }
 
 func loadHandlers(files []string, stderr io.Writer) ([]*handler.Spec, bool) {

@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kong"
+	"github.com/willabides/kongplete"
 )
 
 // Exit codes.
@@ -31,6 +33,8 @@ const (
 )
 
 type cli struct {
+	Version kong.VersionFlag `name:"version" help:"Print the version and exit."`
+
 	Run     runCmd     `cmd:"" help:"Run a script over line protocol read from stdin."`
 	Check   checkCmd   `cmd:"" help:"Parse and compile scripts without running them; exit 2 on any problem."`
 	Fmt     fmtCmd     `cmd:"" help:"Format scripts canonically (Kapacitor's tickfmt style)."`
@@ -38,6 +42,26 @@ type cli struct {
 	Test    testCmd    `cmd:"" help:"Run test cases offline and compare the alerts with expected.jsonl."`
 	Explain explainCmd `cmd:"" help:"Read line protocol from stdin and tell, per alert id, why events were (not) sent."`
 	Serve   serveCmd   `cmd:"" help:"Run as a server, a drop-in for kapacitord: the kapacitor CLI and Telegraf talk to it."`
+
+	VersionCmd  struct{}                     `cmd:"" name:"version" help:"Print the version (the module version of the build)."`
+	Help        struct{}                     `cmd:"" name:"help" help:"Show the commands and their flags."`
+	Completions kongplete.InstallCompletions `cmd:"" name:"install-completions" help:"Install shell completion for tickrun (bash, zsh, fish)."`
+}
+
+// version is the module version of the build ("(devel)" in a checkout),
+// with the commit when the build recorded one.
+func version() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "tickrun (unknown version)"
+	}
+	v := info.Main.Version
+	for _, s := range info.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += " " + s.Value[:12]
+		}
+	}
+	return "tickrun " + v + " (" + info.GoVersion + ")"
 }
 
 func main() {
@@ -52,6 +76,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		kong.Description("Run TICKscript (Kapacitor) tasks over line protocol, offline."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(c int) { exited, code = true, c; panic(exitPanic{}) }),
+		kong.Vars{"version": version()},
 		kong.UsageOnError())
 	if err != nil {
 		fmt.Fprintln(stderr, "tickrun:", err)
@@ -64,6 +89,14 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 			}
 		}
 	}()
+	// Shell completion: the shell runs tickrun with COMP_LINE set.
+	kongplete.Complete(parser, kongplete.WithExitFunc(func(c int) { exited, code = true, c; panic(exitPanic{}) }))
+	if len(args) == 0 {
+		// A bare tickrun shows what it can do.
+		kctx, _ := kong.Trace(parser, nil)
+		kctx.PrintUsage(false)
+		return exitScript
+	}
 	kctx, err := parser.Parse(args)
 	if err != nil {
 		fmt.Fprintln(stderr, "tickrun:", err)
@@ -84,6 +117,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return c.Explain.run(stdin, stdout, stderr)
 	case "serve":
 		return c.Serve.run(stderr)
+	case "version":
+		fmt.Fprintln(stdout, version())
+		return exitOK
+	case "help":
+		root, _ := kong.Trace(parser, nil)
+		root.PrintUsage(false)
+		return exitOK
+	case "install-completions":
+		if err := kctx.Run(); err != nil {
+			fmt.Fprintln(stderr, "tickrun:", err)
+			return exitFailed
+		}
+		return exitOK
 	}
 	fmt.Fprintln(stderr, "tickrun: unknown command", kctx.Command())
 	return exitScript

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,17 +28,19 @@ type runCmd struct {
 	HTTP          string        `name:"http" placeholder:"ADDR" help:"Serve httpOut nodes at http://ADDR/kapacitor/v1/tasks/<task>/<endpoint> while running (off by default)."`
 
 	// capture, when set (tickrun test), receives every delivery instead
-	// of the network.
-	capture func(kind, target string, payload []byte) `kong:"-"`
+	// of the network, and onUnhandled the events no handler received.
+	capture     func(kind, target string, payload []byte) `kong:"-"`
+	onUnhandled func(ev *pipeline.Event, payload []byte)  `kong:"-"`
 }
 
 // run runs the script over stdin: compile, serve httpOut, decode and
 // write every point, drain the handlers, print the summary.
 func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
-	opts := pipeline.Options{Log: stderr, Deliver: deliver.Options{Capture: r.capture, QueueSize: r.QueueSize,
-		InFlight: r.InFlight, Attempts: r.RetryAttempts, RetryMaxTime: r.RetryMaxTime}}
+	out := &printer{w: stdout, log: stderr}
+	opts := pipeline.Options{Log: stderr, OnUnhandled: r.onUnhandled, Deliver: deliver.Options{Capture: r.capture,
+		QueueSize: r.QueueSize, InFlight: r.InFlight, Attempts: r.RetryAttempts, RetryMaxTime: r.RetryMaxTime}}
 	if r.Print {
-		opts.OnEvent = func(_ *pipeline.Event, payload []byte) { stdout.Write(append(payload, '\n')) }
+		opts.OnEvent = func(_ *pipeline.Event, payload []byte) { out.print(payload) }
 	}
 	l, code := r.load(opts, stderr)
 	if l == nil {
@@ -54,16 +57,13 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 		go srv.Serve(ln)
 		defer srv.Close()
 	}
-	// SIGINT/SIGTERM stop reading; what was read is processed and delivered.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	sig, ctx, stop := onSignals()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal kills the process
-	}()
 	in, restore := interruptible(ctx, stdin)
 	defer restore()
-	dec, code := l.feed(ctx, in, stderr)
+	progress := startProgress(l, in, stdin, stderr)
+	dec, code := l.feed(ctx, progress.reader, stderr)
+	progress.stop()
 	drain, cancel := context.WithTimeout(context.Background(), r.DrainTimeout)
 	defer cancel()
 	if err := l.task.Close(drain); err != nil {
@@ -75,7 +75,10 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	if r.summary(l.task, dec.BadLines(), stderr) > 0 && code == exitOK {
 		code = exitDropped
 	}
-	return code
+	if out.failed() && code == exitOK {
+		code = exitFailed
+	}
+	return signalCode(sig(), code)
 }
 
 // summary prints what the run did and returns how many deliveries failed.
@@ -91,5 +94,89 @@ func (r *runCmd) summary(task *pipeline.Task, bad int, stderr io.Writer) int64 {
 			fmt.Fprintf(stderr, "tickrun: handler %s: %d sent, %d retried, %d dropped\n", h.Name, h.Sent, h.Retried, h.Dropped)
 		}
 	}
+	if st.GroupsRefused > 0 {
+		fmt.Fprintf(stderr, "tickrun: %d points of new groups dropped: a node held --max-groups %d groups\n", st.GroupsRefused, r.MaxGroups)
+	}
+	for _, n := range task.NodeStats() {
+		if n.Errors > 0 {
+			logged := ""
+			if n.Errors > pipeline.MaxLoggedErrors {
+				logged = fmt.Sprintf(" (the first %d logged)", pipeline.MaxLoggedErrors)
+			}
+			fmt.Fprintf(stderr, "tickrun: node %s: %d errors%s\n", n.Name, n.Errors, logged)
+		}
+	}
+	if points, groups := task.Held(); points > 0 && !r.FlushWindows {
+		fmt.Fprintf(stderr, "tickrun: hint: windows still hold %d points of %d groups at the end of the input; --flush-windows emits them (Kapacitor, whose stream never ends, would emit them later)\n", points, groups)
+	}
 	return failed
 }
+
+// onSignals makes SIGINT and SIGTERM stop reading (what was read is
+// processed and delivered); a second signal kills the process. It returns
+// the signal received, if any, the context it cancels, and stop.
+func onSignals() (received func() os.Signal, ctx context.Context, stop func()) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	// With SIGPIPE notified, a write to a closed stdout returns EPIPE
+	// instead of killing the process (printer stops printing).
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	ctx, cancel := context.WithCancel(context.Background())
+	var mu sync.Mutex
+	var got os.Signal
+	done := make(chan struct{})
+	go func() {
+		select {
+		case s := <-ch:
+			mu.Lock()
+			got = s
+			mu.Unlock()
+			signal.Stop(ch) // the next one kills
+			cancel()
+		case <-done:
+		}
+	}()
+	return func() os.Signal {
+			mu.Lock()
+			defer mu.Unlock()
+			return got
+		}, ctx, func() {
+			close(done)
+			signal.Stop(ch)
+			cancel()
+		}
+}
+
+// signalCode is the exit code of a run a signal ended: 128 + the signal,
+// as shells report it (130 for SIGINT, 143 for SIGTERM), once the summary
+// is printed.
+func signalCode(s os.Signal, code int) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return code
+}
+
+// printer writes events to stdout for --print. A failed write (a full
+// disk, a closed pipe: `tickrun run --print | head -1`) ends the printing
+// with one line on stderr, delivery goes on, and the run exits 1.
+type printer struct {
+	w, log io.Writer
+	err    error
+}
+
+func (p *printer) print(payload []byte) {
+	if p.err != nil {
+		return
+	}
+	if _, err := p.w.Write(append(payload, '\n')); err != nil {
+		p.err = err
+		why := err.Error()
+		if errors.Is(err, syscall.EPIPE) {
+			why = "the reader closed it"
+		}
+		fmt.Fprintf(p.log, "tickrun: writing stdout: %s: stopped printing events; delivery goes on\n", why)
+	}
+}
+
+func (p *printer) failed() bool { return p.err != nil }

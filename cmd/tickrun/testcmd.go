@@ -3,28 +3,65 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
+
+	"github.com/tickrun/tickrun/pipeline"
 )
 
 type testCmd struct {
-	Update bool     `help:"Rewrite each case's expected.jsonl with what the script sends now."`
-	Dirs   []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders."`
+	Update  bool     `help:"Rewrite each case's expected.jsonl with what the script sends now."`
+	Run     string   `name:"run" placeholder:"REGEXP" help:"Run only the cases whose folder matches the regular expression."`
+	Verbose bool     `short:"v" name:"verbose" help:"Print every case with its time, and the stderr of failing runs."`
+	JSON    bool     `name:"json" help:"Print one JSON object per case (name, ok, seconds, failures) instead of text."`
+	JUnit   string   `name:"junit" placeholder:"FILE" help:"Also write the results as JUnit XML to FILE, for CI."`
+	Dirs    []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders."`
 }
 
-// run runs each case offline: events are captured in-process per handler
-// target instead of being sent, then compared with expected.jsonl in the
-// order a recording listener sees them (targets ascending, production order
-// within one).
+// expectNone is the file by which a case says it expects no event: an
+// empty expected.jsonl without it fails, since such a case checks nothing.
+const expectNone = "expect-none"
+
+// unhandledTarget holds the events no handler listens for (a script
+// without .tcp() or handler files), in the order they were raised.
+const unhandledTarget = "\xff(no handler)"
+
+// testResult is the outcome of one case.
+type testResult struct {
+	Name     string   `json:"name"`
+	OK       bool     `json:"ok"`
+	Seconds  float64  `json:"seconds"`
+	Failures []string `json:"failures,omitempty"`
+	stderr   string
+}
+
+// run runs each case offline: the events are captured in-process instead
+// of being sent — per handler target when the script has handlers, else
+// every event the alert nodes raise — then compared with expected.jsonl
+// in the order a recording listener sees them (targets ascending,
+// production order within one). Cases run with a fixed server identity (hostname localhost, the
+// nil ids) unless their args say otherwise, so they pass on any host.
 func (c *testCmd) run(stdout, stderr io.Writer) int {
+	var filter *regexp.Regexp
+	if c.Run != "" {
+		var err error
+		if filter, err = regexp.Compile(c.Run); err != nil {
+			fmt.Fprintf(stderr, "tickrun test: --run: %v\n", err)
+			return exitScript
+		}
+	}
 	var cases []string
 	for _, d := range c.Dirs {
 		if isCase(d) {
@@ -38,22 +75,60 @@ func (c *testCmd) run(stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	if filter != nil {
+		kept := cases[:0]
+		for _, dir := range cases {
+			if filter.MatchString(dir) {
+				kept = append(kept, dir)
+			}
+		}
+		cases = kept
+	}
 	if len(cases) == 0 {
 		fmt.Fprintln(stderr, "tickrun test: no case found (a case is a folder with script.tick and input.lp)")
 		return exitScript
 	}
+	var results []testResult
 	passed, failed := 0, 0
+	enc := json.NewEncoder(stdout)
 	for _, dir := range cases {
-		report, ok := c.runCase(dir)
-		if ok {
+		start := time.Now()
+		r := c.runCase(dir)
+		r.Name, r.Seconds = dir, time.Since(start).Seconds()
+		results = append(results, r)
+		if r.OK {
 			passed++
-			fmt.Fprintf(stdout, "ok   %s\n", dir)
-			continue
+		} else {
+			failed++
 		}
-		failed++
-		fmt.Fprintf(stdout, "FAIL %s\n%s", dir, indent(report))
+		switch {
+		case c.JSON:
+			enc.Encode(r)
+		case r.OK && c.Verbose:
+			fmt.Fprintf(stdout, "ok   %s (%.2fs)\n", dir, r.Seconds)
+		case r.OK:
+			fmt.Fprintf(stdout, "ok   %s\n", dir)
+		default:
+			if c.Verbose {
+				fmt.Fprintf(stdout, "FAIL %s (%.2fs)\n", dir, r.Seconds)
+			} else {
+				fmt.Fprintf(stdout, "FAIL %s\n", dir)
+			}
+			fmt.Fprint(stdout, indent(strings.Join(r.Failures, "\n")))
+			if c.Verbose && r.stderr != "" {
+				fmt.Fprintf(stdout, "    stderr:\n%s", indent(indent(r.stderr)))
+			}
+		}
 	}
-	fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	if !c.JSON {
+		fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+	}
+	if c.JUnit != "" {
+		if err := writeJUnit(c.JUnit, results); err != nil {
+			fmt.Fprintln(stderr, "tickrun test: --junit:", err)
+			return exitFailed
+		}
+	}
 	if failed > 0 {
 		return exitFailed
 	}
@@ -66,14 +141,16 @@ func fileExists(path string) bool {
 }
 
 func isCase(dir string) bool {
-	_, err1 := os.Stat(filepath.Join(dir, "script.tick"))
-	_, err2 := os.Stat(filepath.Join(dir, "input.lp"))
-	return err1 == nil && err2 == nil
+	return fileExists(filepath.Join(dir, "script.tick")) && fileExists(filepath.Join(dir, "input.lp"))
 }
 
-// runCase runs one case and returns a readable report of the differences.
-func (c *testCmd) runCase(dir string) (string, bool) {
-	args := []string{}
+// runCase runs one case and reports the differences.
+func (c *testCmd) runCase(dir string) testResult {
+	fail := func(format string, args ...any) testResult {
+		return testResult{Failures: []string{fmt.Sprintf(format, args...)}}
+	}
+	// The fixed identity first: a case's args come after and win.
+	args := []string{"--hostname", "localhost"}
 	if a, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
 		args = append(args, strings.Fields(string(a))...)
 	}
@@ -91,25 +168,36 @@ func (c *testCmd) runCase(dir string) (string, bool) {
 		_, err = p.Parse(args)
 	}
 	if err != nil {
-		return fmt.Sprintf("bad args: %v\n", err), false
+		return fail("bad args: %v", err)
 	}
 	got := map[string][]string{}
 	r.capture = func(_, target string, payload []byte) {
 		got[target] = append(got[target], string(payload))
 	}
+	r.onUnhandled = func(_ *pipeline.Event, payload []byte) {
+		got[unhandledTarget] = append(got[unhandledTarget], string(payload))
+	}
 	in, err := os.Open(filepath.Join(dir, "input.lp"))
 	if err != nil {
-		return err.Error() + "\n", false
+		return fail("%v", err)
 	}
 	defer in.Close()
-	var stderr bytes.Buffer
-	if code := r.run(in, io.Discard, &stderr); code != exitOK {
-		return fmt.Sprintf("tickrun run exited %d:\n%s", code, stderr.String()), false
+	var errOut bytes.Buffer
+	if code := r.run(in, io.Discard, &errOut); code != exitOK {
+		res := fail("tickrun run exited %d:\n%s", code, errOut.String())
+		return res
+	}
+	// A case whose script sends to handlers is compared on what they
+	// receive, as a recording listener saw it; a script without handlers
+	// on every event its alert nodes raise.
+	if len(got) > 1 {
+		delete(got, unhandledTarget)
 	}
 	var events []string
 	for _, t := range sortTargets(got) {
 		events = append(events, got[t]...)
 	}
+	none := fileExists(filepath.Join(dir, expectNone))
 	expectedPath := filepath.Join(dir, "expected.jsonl")
 	if c.Update {
 		var b strings.Builder
@@ -117,13 +205,16 @@ func (c *testCmd) runCase(dir string) (string, bool) {
 			b.WriteString(e + "\n")
 		}
 		if err := os.WriteFile(expectedPath, []byte(b.String()), 0o644); err != nil {
-			return err.Error() + "\n", false
+			return fail("%v", err)
 		}
-		return "", true
+		if len(events) == 0 && !none {
+			return fail("the script raised no event, so the case checks nothing: if that is what it expects, add an empty %s file", expectNone)
+		}
+		return testResult{OK: true}
 	}
 	data, err := os.ReadFile(expectedPath)
-	if err != nil {
-		return err.Error() + "\n", false
+	if err != nil && !(none && os.IsNotExist(err)) {
+		return fail("%v", err)
 	}
 	var want []string
 	for _, l := range strings.Split(string(data), "\n") {
@@ -131,11 +222,19 @@ func (c *testCmd) runCase(dir string) (string, bool) {
 			want = append(want, l)
 		}
 	}
-	return compareEvents(want, events)
+	switch {
+	case len(want) == 0 && !none:
+		return fail("expected.jsonl holds no event, so the case checks nothing: if it expects none, add an empty %s file", expectNone)
+	case len(want) > 0 && none:
+		return fail("the case has an %s file but expected.jsonl holds %d events", expectNone, len(want))
+	}
+	failures := compareEvents(want, events)
+	return testResult{OK: len(failures) == 0, Failures: failures, stderr: errOut.String()}
 }
 
 // sortTargets orders handler targets as a recording does: by port when
-// they are host:port addresses, else by name.
+// they are host:port addresses, else by name; events without a handler
+// come last.
 func sortTargets(m map[string][]string) []string {
 	var ts []string
 	for t := range m {
@@ -150,6 +249,9 @@ func sortTargets(m map[string][]string) []string {
 		return p
 	}
 	sort.Slice(ts, func(i, j int) bool {
+		if ui, uj := ts[i] == unhandledTarget, ts[j] == unhandledTarget; ui != uj {
+			return uj
+		}
 		pi, pj := port(ts[i]), port(ts[j])
 		if pi != pj {
 			return pi < pj
@@ -161,29 +263,29 @@ func sortTargets(m map[string][]string) []string {
 
 // compareEvents reports, event by event and key by key, how got differs
 // from want.
-func compareEvents(want, got []string) (string, bool) {
-	var b strings.Builder
+func compareEvents(want, got []string) []string {
+	var out []string
 	for i := 0; i < len(want) || i < len(got); i++ {
 		switch {
 		case i >= len(got):
-			fmt.Fprintf(&b, "event %d: missing, want %s\n", i+1, want[i])
+			out = append(out, fmt.Sprintf("event %d: missing, want %s", i+1, clip(want[i], 200)))
 		case i >= len(want):
-			fmt.Fprintf(&b, "event %d: unexpected %s\n", i+1, got[i])
+			out = append(out, fmt.Sprintf("event %d: unexpected %s", i+1, clip(got[i], 200)))
 		default:
 			var w, g map[string]any
 			if err := json.Unmarshal([]byte(want[i]), &w); err != nil {
-				fmt.Fprintf(&b, "event %d: expected.jsonl line is not JSON: %v\n", i+1, err)
+				out = append(out, fmt.Sprintf("event %d: expected.jsonl line is not JSON: %v", i+1, err))
 				continue
 			}
 			json.Unmarshal([]byte(got[i]), &g)
-			diffJSON(&b, fmt.Sprintf("event %d:", i+1), w, g)
+			out = append(out, diffJSON(fmt.Sprintf("event %d:", i+1), w, g)...)
 		}
 	}
-	return b.String(), b.Len() == 0
+	return out
 }
 
-// diffJSON writes one line per differing key path.
-func diffJSON(b *strings.Builder, path string, want, got any) {
+// diffJSON returns one line per differing key path.
+func diffJSON(path string, want, got any) []string {
 	wm, wok := want.(map[string]any)
 	gm, gok := got.(map[string]any)
 	if wok && gok {
@@ -199,20 +301,62 @@ func diffJSON(b *strings.Builder, path string, want, got any) {
 			sorted = append(sorted, k)
 		}
 		sort.Strings(sorted)
+		var out []string
 		for _, k := range sorted {
 			sep := "."
 			if strings.HasSuffix(path, ":") {
 				sep = " "
 			}
-			diffJSON(b, path+sep+k, wm[k], gm[k])
+			out = append(out, diffJSON(path+sep+k, wm[k], gm[k])...)
 		}
-		return
+		return out
 	}
-	if !reflect.DeepEqual(want, got) {
-		w, _ := json.Marshal(want)
-		g, _ := json.Marshal(got)
-		fmt.Fprintf(b, "%s: want %s, got %s\n", path, w, g)
+	if reflect.DeepEqual(want, got) {
+		return nil
 	}
+	if ws, ok := want.(string); ok {
+		if gs, ok := got.(string); ok && (len(ws) > 60 || len(gs) > 60) {
+			return []string{path + ": " + stringDiff(ws, gs)}
+		}
+	}
+	w, _ := json.Marshal(want)
+	g, _ := json.Marshal(got)
+	return []string{fmt.Sprintf("%s: want %s, got %s", path, w, g)}
+}
+
+// stringDiff shows where two long strings first differ, with some context
+// on each side, instead of both whole.
+func stringDiff(want, got string) string {
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	const context = 30
+	from := max(0, i-context)
+	for from > 0 && !utf8.RuneStart(want[from]) {
+		from--
+	}
+	show := func(s string) string {
+		to := min(len(s), i+context)
+		q, _ := json.Marshal(s[from:to])
+		prefix, suffix := "", ""
+		if from > 0 {
+			prefix = "…"
+		}
+		if to < len(s) {
+			suffix = "…"
+		}
+		return prefix + string(q) + suffix
+	}
+	return fmt.Sprintf("differs at byte %d: want %s, got %s", i, show(want), show(got))
+}
+
+// clip cuts s to n bytes for a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 func indent(s string) string {
@@ -221,4 +365,38 @@ func indent(s string) string {
 		b.WriteString("    " + l + "\n")
 	}
 	return b.String()
+}
+
+// writeJUnit writes the results as a JUnit XML report.
+func writeJUnit(path string, results []testResult) error {
+	type failure struct {
+		Message string `xml:"message,attr"`
+		Text    string `xml:",chardata"`
+	}
+	type testcase struct {
+		Name    string   `xml:"name,attr"`
+		Time    string   `xml:"time,attr"`
+		Failure *failure `xml:"failure,omitempty"`
+	}
+	type suite struct {
+		XMLName  xml.Name   `xml:"testsuite"`
+		Name     string     `xml:"name,attr"`
+		Tests    int        `xml:"tests,attr"`
+		Failures int        `xml:"failures,attr"`
+		Cases    []testcase `xml:"testcase"`
+	}
+	s := suite{Name: "tickrun test", Tests: len(results)}
+	for _, r := range results {
+		tc := testcase{Name: r.Name, Time: strconv.FormatFloat(r.Seconds, 'f', 3, 64)}
+		if !r.OK {
+			s.Failures++
+			tc.Failure = &failure{Message: clip(r.Failures[0], 200), Text: strings.Join(r.Failures, "\n")}
+		}
+		s.Cases = append(s.Cases, tc)
+	}
+	b, err := xml.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(xml.Header), append(b, '\n')...), 0o644)
 }

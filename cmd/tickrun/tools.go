@@ -16,17 +16,28 @@ import (
 type fmtCmd struct {
 	Write bool     `short:"w" help:"Write the result to the file instead of stdout."`
 	Diff  bool     `short:"d" help:"Print a diff instead of the formatted script."`
+	List  bool     `short:"l" help:"List the scripts whose formatting differs from fmt's, instead of printing them."`
+	Check bool     `help:"Like -l, and exit 1 when a script would change (for CI)."`
 	Files []string `arg:"" name:"SCRIPT.tick" help:"Scripts to format."`
 }
 
-// run formats each script canonically (Kapacitor's tickfmt style).
+// run formats each script canonically (Kapacitor's tickfmt style). With -l
+// or --check it prints the paths of the scripts that would change (and
+// with -w still writes them, as gofmt -l -w does); --check exits 1 when
+// there is any, unless a worse error (exitFailed for I/O, exitScript for
+// a script that does not parse) came first.
 func (c *fmtCmd) run(stdout, stderr io.Writer) int {
+	if c.Check && (c.Write || c.Diff) {
+		fmt.Fprintln(stderr, "tickrun: fmt --check cannot be combined with -w or -d")
+		return exitScript
+	}
 	code := exitOK
+	changed := false
 	for _, path := range c.Files {
 		src, err := os.ReadFile(path)
 		if err != nil {
 			fmt.Fprintln(stderr, "tickrun:", err)
-			code = exitFailed
+			code = max(code, exitFailed)
 			continue
 		}
 		prog, err := parser.Parse(path, string(src))
@@ -36,6 +47,12 @@ func (c *fmtCmd) run(stdout, stderr io.Writer) int {
 			continue
 		}
 		out := ast.Format(prog)
+		if out != string(src) {
+			changed = true
+			if c.List || c.Check {
+				fmt.Fprintln(stdout, path)
+			}
+		}
 		switch {
 		case c.Diff:
 			if d := unifiedDiff(path, string(src), out); d != "" {
@@ -45,12 +62,16 @@ func (c *fmtCmd) run(stdout, stderr io.Writer) int {
 			if out != string(src) {
 				if err := os.WriteFile(path, []byte(out), 0o644); err != nil {
 					fmt.Fprintln(stderr, "tickrun:", err)
-					code = exitFailed
+					code = max(code, exitFailed)
 				}
 			}
+		case c.List || c.Check:
 		default:
 			fmt.Fprint(stdout, out)
 		}
+	}
+	if c.Check && changed && code == exitOK {
+		return exitFailed
 	}
 	return code
 }

@@ -37,6 +37,9 @@ type Registry struct {
 	// observe, if set, sees every event published to a topic, with the
 	// topic's JSON of it (a server records the topics' events).
 	observe func(topic string, ev *Event, payload []byte)
+	// restore, if set, gives the level a previous run left of an event
+	// id in a topic, for the previousLevel of the id's first event.
+	restore func(topic, id string) (Level, bool)
 }
 
 // Topic is a named topic, or the anonymous topic of an alert node's own
@@ -48,6 +51,8 @@ type Topic struct {
 	levels map[string]Level
 	subs   []*subscription
 	buf    []byte
+	// restore gives the level of an id this topic has not seen yet.
+	restore func(id string) (Level, bool)
 }
 
 // subscription is one handler of a topic, with its optional match.
@@ -77,6 +82,11 @@ func NewTopic(name string) *Topic { return &Topic{name: name, levels: map[string
 // payload and must not publish. Set it before publishing starts.
 func (r *Registry) SetObserver(fn func(topic string, ev *Event, payload []byte)) { r.observe = fn }
 
+// SetRestore makes fn give the level a previous run left of an event id
+// in a topic: the id's first event in the topic then has it as its
+// previous level. Set it before publishing starts.
+func (r *Registry) SetRestore(fn func(topic, id string) (Level, bool)) { r.restore = fn }
+
 // Topic returns the topic called name, creating it if need be.
 func (r *Registry) Topic(name string) *Topic {
 	r.mu.RLock()
@@ -89,6 +99,10 @@ func (r *Registry) Topic(name string) *Topic {
 	defer r.mu.Unlock()
 	if tp = r.topics[name]; tp == nil {
 		tp = NewTopic(name)
+		if r.restore != nil {
+			restore := r.restore
+			tp.restore = func(id string) (Level, bool) { return restore(name, id) }
+		}
 		r.topics[name] = tp
 	}
 	return tp
@@ -184,22 +198,26 @@ func (r *Registry) Handlers(topic string) []string {
 // topic sets the event's previous level from its own memory, encodes it
 // and hands it to its matching handlers, in subscription order. Events
 // published to one topic reach its handlers in the order of the calls.
-func (r *Registry) Publish(ev *Event, targets ...*Topic) {
+// It returns how many handlers the topics have, whether or not their
+// match expressions took the event: 0 means no handler listens.
+func (r *Registry) Publish(ev *Event, targets ...*Topic) int {
+	n := 0
 	for _, tp := range targets {
 		if tp != nil {
-			tp.publish(r, ev)
+			n += tp.publish(r, ev)
 		}
 	}
+	return n
 }
 
-func (tp *Topic) publish(r *Registry, ev *Event) {
+func (tp *Topic) publish(r *Registry, ev *Event) int {
 	tp.mu.Lock()
 	defer tp.mu.Unlock()
 	b, err := tp.encode(ev, tp.buf[:0])
 	tp.buf = b
 	if err != nil {
 		r.log("%s: alert %q: %v", ev.Node, ev.ID, err)
-		return
+		return 0
 	}
 	if r.observe != nil {
 		r.observe(tp.name, ev, b)
@@ -217,6 +235,7 @@ func (tp *Topic) publish(r *Registry, ev *Event) {
 		}
 		s.h.Deliver(ev, b)
 	}
+	return len(tp.subs)
 }
 
 // Name returns the topic's name.
@@ -231,7 +250,10 @@ func (tp *Topic) Encode(ev *Event, b []byte) ([]byte, error) {
 }
 
 func (tp *Topic) encode(ev *Event, b []byte) ([]byte, error) {
-	prev := tp.levels[ev.ID]
+	prev, seen := tp.levels[ev.ID]
+	if !seen && tp.restore != nil {
+		prev, _ = tp.restore(ev.ID)
+	}
 	ev.PreviousLevel = prev
 	ev.Changed = prev != ev.Level
 	tp.levels[ev.ID] = ev.Level

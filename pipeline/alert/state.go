@@ -16,6 +16,17 @@ const (
 	Critical
 )
 
+// ParseLevel returns the level named s ("OK", "INFO", "WARNING",
+// "CRITICAL").
+func ParseLevel(s string) (Level, bool) {
+	for l := OK; l <= Critical; l++ {
+		if l.String() == s {
+			return l, true
+		}
+	}
+	return OK, false
+}
+
 // String returns the level's name as templates and JSON show it.
 func (l Level) String() string {
 	switch l {
@@ -46,7 +57,7 @@ type Config struct {
 // a ring of recent levels, flapping, and trigger times.
 type State struct {
 	cfg     *Config
-	history []Level // ring buffer, initially all OK
+	history []uint8 // ring buffer of levels, initially all OK
 	idx     int     // index of the newest entry
 	// Changed: the newest level differs from the one before.
 	Changed bool
@@ -60,18 +71,42 @@ type State struct {
 
 // NewState returns the state of a new group: every level of its history OK.
 func NewState(cfg *Config) *State {
-	return &State{cfg: cfg, history: make([]Level, cfg.History)}
+	return &State{cfg: cfg, history: make([]uint8, cfg.History)}
+}
+
+// Restore sets the state a previous run left: the group's level, the
+// start of its episode and the time of its last event (a server restores
+// them after a restart, so that a recovery reports the episode's whole
+// duration and the level before the restart).
+func (s *State) Restore(l Level, episodeStart, last int64) {
+	s.history[s.idx] = uint8(l)
+	s.firstTriggered, s.lastTriggered = episodeStart, last
 }
 
 // Current returns the newest level.
-func (s *State) Current() Level { return s.history[s.idx] }
+func (s *State) Current() Level { return Level(s.history[s.idx]) }
+
+// Fresh reports whether the state is that of a new group: every level of
+// its history OK and not flapping. Such a group can be released and made
+// again without any difference.
+func (s *State) Fresh() bool {
+	if s.Flapping {
+		return false
+	}
+	for _, l := range s.history {
+		if l != 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // Add records the level of a point at time t.
 func (s *State) Add(t int64, l Level) {
 	prev := s.Current()
 	s.Changed = prev != l
 	s.idx = (s.idx + 1) % len(s.history)
-	s.history[s.idx] = l
+	s.history[s.idx] = uint8(l)
 	if s.cfg.Flapping {
 		s.updateFlapping()
 	}
@@ -115,7 +150,7 @@ func (s *State) Triggered(t int64) {
 	if l > 1 {
 		cur := s.history[s.idx]
 		prev := s.history[(s.idx-1+l)%l]
-		if cur != OK && prev == OK {
+		if cur != 0 && prev == 0 {
 			s.firstTriggered = t
 		}
 	}

@@ -126,6 +126,9 @@ func TestClientInfluxDB(t *testing.T) {
 
 	t.Run("InfluxDB down", func(t *testing.T) {
 		srv.Stop()
+		// A connection pooled before the stop would fail as reset, not
+		// refused: this checks a client that connects anew.
+		c.Close()
 		_, err := c.Query(ctx, influx.QueryRequest{Command: "SELECT 1"})
 		e := asError(t, err)
 		assert.Equal(t, 0, e.Status)

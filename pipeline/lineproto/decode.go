@@ -18,52 +18,15 @@ import (
 	"github.com/tickrun/tickrun/pipeline/models"
 )
 
-// Precision is the unit of line-protocol timestamps, named as InfluxDB's
-// write API names it: n, u, ms, s, m, h.
-type Precision string
-
-// Multiplier returns the nanoseconds of one unit; any unknown name counts as
-// nanoseconds, as in Kapacitor (lineprotocol.md §4).
-func (p Precision) Multiplier() int64 {
-	switch p {
-	case "u", "us", "µ":
-		return int64(time.Microsecond)
-	case "ms":
-		return int64(time.Millisecond)
-	case "s":
-		return int64(time.Second)
-	case "m":
-		return int64(time.Minute)
-	case "h":
-		return int64(time.Hour)
-	}
-	return 1
-}
-
-// LineError is a line of line protocol that could not be decoded.
-type LineError struct {
-	Line int    // 1-based line number in the input
-	Text string // the line as read (may be shortened)
-	Err  error  // why it was rejected
-}
-
-// Error returns Kapacitor's wording with the line number in front.
-func (e *LineError) Error() string {
-	return fmt.Sprintf("line %d: unable to parse '%s': %v", e.Line, e.Text, e.Err)
-}
-
-// Unwrap returns the reason.
-func (e *LineError) Unwrap() error { return e.Err }
-
 // Decoder reads InfluxDB line protocol and yields points, correcting the
 // places where line-protocol/v2 is more lenient than Kapacitor
 // (lineprotocol.md §8): unsigned integers, CRLF line ends, string escapes
-// other than \" and \\, duplicate tag keys (rejected) and duplicate field
-// keys (last wins). A bad line is reported through OnError and skipped;
-// the following lines flow on.
+// other than \" and \\, duplicate tag keys (rejected), duplicate field
+// keys (last wins) and non-finite floats (rejected). A bad line is
+// reported through OnError and skipped; the following lines flow on.
 //
-// The Decoder reuses one Point: the point returned by Next is valid until
-// the next call.
+// Set the fields before the first call to Next. The Decoder reuses one
+// Point: the point returned by Next is valid until the next call.
 type Decoder struct {
 	// Database and RP are attached to every point.
 	Database, RP string
@@ -72,30 +35,51 @@ type Decoder struct {
 	// Now supplies the time of points without a timestamp, read once per
 	// chunk of input; nil means time.Now.
 	Now func() time.Time
-	// OnError receives every bad line, in input order; nil drops them
-	// silently.
+	// OnError receives the bad lines, in input order, up to MaxReported
+	// of them; nil drops them silently. BadLines counts them all.
 	OnError func(*LineError)
+	// MaxReported is how many bad lines go to OnError; the last of them
+	// has LineError.Last set, later ones are only counted (Unreported).
+	// 0 means DefaultMaxReported; negative means no cap.
+	MaxReported int
+	// MaxLineSize is the longest line taken, in bytes without its
+	// newline. A longer line is a bad line (ErrLineTooLong, with its
+	// length), skipped to its newline without being held in memory.
+	// 0 means DefaultMaxLineSize (4 MiB); negative means no limit, the
+	// line is then held whole however long it is.
+	MaxLineSize int
+	// OnPrecisionHint is called at most once, when the first timestamp
+	// written in the input is no time between 2000 and 2100 in Precision:
+	// the input is probably written in another unit (see PrecisionHint).
+	// nil ignores it; PrecisionHint returns it either way.
+	OnPrecisionHint func(*PrecisionHint)
 	// Workers is how many goroutines decode chunks of input in parallel;
 	// points and errors still come out in input order. 0 or 1 decodes in
 	// the caller's goroutine.
 	Workers int
 
 	r        *bufio.Reader
-	chunk    []byte // whole lines being decoded
-	fixed    []byte // chunk with string escapes rewritten, when needed
-	buf      []byte // the bytes the decoder reads (chunk or fixed)
+	lr       *lineReader // cuts r into chunks; made by the first read
+	chunk    []byte      // whole lines being decoded
+	fixed    []byte      // chunk with string escapes rewritten, when needed
+	buf      []byte      // the bytes the decoder reads (chunk or fixed)
 	dec      *lineprotocol.Decoder
 	lineBase int   // lines before the current chunk
 	now      int64 // default time of the current chunk
 	eof      bool
+	readErr  error        // a read error, returned once the chunk read with it is done
 	crlf     map[int]bool // chunk-relative line numbers ending in \r\n
 	intern   map[string]string
 	slots    []string // the strings last seen per place in a line (see slot)
 	point    models.Point
-	bad      int
 	lastLine int // chunk-relative line of the last error reported
 	par      *parallel
-	carry    []byte // a partial line read after the current chunk
+	cursor   lineCursor // finds lines of d.chunk by number (errors.go)
+	bufLines lineCursor // finds lines of d.buf by offset
+
+	bad, reported, points int
+	timeChecked           bool // the first written timestamp was looked at
+	hint                  *PrecisionHint
 
 	fast     bool // decoding d.buf line by line (decode_fast.go)
 	fastPos  int  // offset of the next line in d.buf
@@ -119,11 +103,21 @@ func NewDecoder(r io.Reader) *Decoder {
 	return &Decoder{r: bufio.NewReaderSize(r, 64<<10), intern: make(map[string]string)}
 }
 
-// BadLines returns how many lines were rejected so far.
+// BadLines returns how many lines were rejected so far, reported or not.
 func (d *Decoder) BadLines() int { return d.bad }
 
+// Unreported returns how many of the bad lines did not go to OnError
+// (past MaxReported, or all of them when OnError is nil).
+func (d *Decoder) Unreported() int { return d.bad - d.reported }
+
+// Points returns how many points Next returned so far. At the end of the
+// input, Points() == 0 && BadLines() > 0 means every line was bad.
+func (d *Decoder) Points() int { return d.points }
+
 // Next returns the next well-formed point, or nil at the end of the input.
-// A read error other than EOF is returned.
+// A read error other than EOF is returned after the points of the whole
+// lines read before it; the line it cut short is not a line (a cancelled
+// read, context.Canceled, is not the end of the input).
 func (d *Decoder) Next() (*models.Point, error) {
 	if d.Workers > 1 {
 		return d.nextParallel()
@@ -131,80 +125,70 @@ func (d *Decoder) Next() (*models.Point, error) {
 	for {
 		if d.fast {
 			if p := d.nextFast(); p != nil {
-				return p, nil
+				return d.yield(p, d.now), nil
 			}
 			d.fast = false
 			d.dec = nil
 		}
 		if d.dec == nil || !d.dec.Next() {
+			d.dec = nil
+			if err := d.readErr; err != nil {
+				d.readErr = nil
+				return nil, err
+			}
 			if d.eof {
 				return nil, nil
 			}
-			if err := d.readChunk(); err != nil {
-				return nil, err
-			}
+			d.readChunk()
 			continue
 		}
 		if err := d.decodeEntry(); err != nil {
 			d.report(err)
 			continue
 		}
-		return &d.point, nil
+		return d.yield(&d.point, d.now), nil
 	}
 }
 
-// readChunk reads whole lines into d.chunk and starts a decoder over them.
-func (d *Decoder) readChunk() error {
+// yield counts p, which Next returns; now is the time given to points
+// without a timestamp in p's chunk.
+func (d *Decoder) yield(p *models.Point, now int64) *models.Point {
+	d.points++
+	if !d.timeChecked {
+		d.checkPoint(p, now)
+	}
+	return p
+}
+
+// readChunk reads whole lines into d.chunk and starts decoding them; a
+// read error is kept for when they are done.
+func (d *Decoder) readChunk() {
 	d.lineBase += bytes.Count(d.chunk, []byte{'\n'}) // lines of the previous chunk
+	if d.lr == nil {
+		d.lr = newLineReader(d.r, d.MaxLineSize)
+	}
+	var long *longLine
 	var err error
-	d.chunk, d.carry, err = readLines(d.r, d.chunk[:0], d.carry, chunkSize)
+	d.chunk, long, err = d.lr.next(d.chunk[:0], chunkSize)
 	if err == io.EOF {
-		d.eof, err = true, nil
+		d.eof = true
+	} else if err != nil {
+		d.readErr = err
 	}
-	if err != nil {
-		return err
-	}
-	d.startChunk()
-	return nil
+	d.startChunk(long)
 }
 
-// readLines reads whole lines into buf: it starts with carry (the partial
-// line left by the previous call), reads blocks, and cuts after the last
-// newline, returning the rest as the new carry. It returns once it has
-// about size bytes, or as soon as a read comes back short with a complete
-// line in hand, so live input (tail -f | tickrun run) is processed as it
-// arrives. At the end of the input it returns everything with io.EOF.
-func readLines(r io.Reader, buf, carry []byte, size int) (chunk, rest []byte, err error) {
-	buf = append(buf, carry...)
-	carry = carry[:0]
-	short := false
-	for {
-		if len(buf) >= size || short {
-			if i := bytes.LastIndexByte(buf, '\n'); i >= 0 {
-				return buf[:i+1], append(carry, buf[i+1:]...), nil
-			}
-		}
-		if cap(buf)-len(buf) < size/4 {
-			buf = slices.Grow(buf, size/2)
-		}
-		want := cap(buf) - len(buf)
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			return buf, carry, err
-		}
-		short = n < want
-	}
-}
-
-// startChunk starts decoding d.chunk.
-func (d *Decoder) startChunk() {
+// startChunk starts decoding d.chunk, which opens with a placeholder for
+// long if it is not nil.
+func (d *Decoder) startChunk(long *longLine) {
 	if d.Now != nil {
 		d.now = d.Now().UnixNano()
 	} else {
 		d.now = time.Now().UnixNano()
 	}
 	d.buf = d.chunk
+	d.cursor, d.bufLines = lineCursor{}, lineCursor{}
+	d.lastLine = 0
 	clear(d.crlf)
 	if bytes.IndexByte(d.chunk, '\\') >= 0 || bytes.IndexByte(d.chunk, '\r') >= 0 {
 		d.buf = d.fixChunk()
@@ -214,17 +198,23 @@ func (d *Decoder) startChunk() {
 	} else {
 		d.dec = lineprotocol.NewDecoderWithBytes(d.buf)
 	}
+	if long != nil {
+		d.badLine(1, long.head, long.n, &LineTooLongError{Length: long.n, Limit: d.lr.max})
+	}
 	for _, n := range slices.Sorted(maps.Keys(d.crlf)) {
 		d.reportLine(n, errors.New("carriage return in the line (CRLF input?); Kapacitor takes it for data and rejects the line"))
 	}
 	d.lastLine = 0
 }
 
-// loadChunk makes d decode data, whole lines starting after line lineBase,
-// and nothing else.
-func (d *Decoder) loadChunk(data []byte, lineBase int) {
+// loadChunk makes d decode data, whole lines starting after line lineBase
+// (opening with a placeholder for long, if not nil), and nothing else.
+func (d *Decoder) loadChunk(data []byte, lineBase int, long *longLine, maxLine int) {
 	d.chunk, d.lineBase, d.eof = data, lineBase, true
-	d.startChunk()
+	if d.lr == nil || d.lr.max != maxLine {
+		d.lr = &lineReader{max: maxLine} // for the limit in messages
+	}
+	d.startChunk(long)
 }
 
 // fixChunk rewrites the escapes line-protocol/v2 would interpret but
@@ -246,10 +236,13 @@ func (d *Decoder) fixChunk() []byte {
 	startLine := 1      // where the current entry starts (strings may span lines)
 	cr := false         // the current entry has a \r outside a string
 	valueStart := false // the next byte is the first of a field value
+	blank := true       // the entry has only blanks so far
 	for i := 0; i < len(in); i++ {
 		c := in[i]
 		atStart := valueStart
 		valueStart = false
+		wasBlank := blank
+		blank = blank && (c == ' ' || c == '\t')
 		switch {
 		case c == '\\' && state == stringValue && i+1 < len(in):
 			switch in[i+1] {
@@ -281,8 +274,8 @@ func (d *Decoder) fixChunk() []byte {
 			}
 			cr = false
 			state, line, outStart = measurement, line+1, len(out)+1
-			startLine = line
-		case (c == ' ' || c == '\t') && state == measurement && len(bytes.TrimLeft(out[outStart:], " \t")) == 0:
+			startLine, blank = line, true
+		case (c == ' ' || c == '\t') && state == measurement && wasBlank:
 			// leading blanks before the measurement
 		case c == ' ' && state == measurement, c == ' ' && state == tags:
 			state = fieldKey
@@ -370,15 +363,17 @@ func (d *Decoder) decodeEntry() error {
 		var v eval.Value
 		switch kind {
 		case lineprotocol.Float:
-			f, err := strconv.ParseFloat(string(raw), 64)
-			if err != nil {
-				return d.entryError(fmt.Errorf("invalid number"), raw, m)
+			f, ok := parseFloat(raw)
+			if !ok {
+				return d.entryError(errors.New("invalid number"), raw, m)
 			}
 			v = eval.FloatValue(f)
 		case lineprotocol.Int:
 			i, err := strconv.ParseInt(string(raw), 10, 64)
-			if err != nil {
+			if errors.Is(err, strconv.ErrRange) {
 				return d.entryError(fmt.Errorf("unable to parse integer %s: value out of range", raw), raw, m)
+			} else if err != nil {
+				return d.entryError(errors.New("invalid number"), raw, m)
 			}
 			v = eval.IntValue(i)
 		case lineprotocol.Uint:
@@ -409,7 +404,7 @@ func (d *Decoder) decodeEntry() error {
 	mult := d.Precision.Multiplier()
 	if mult != 1 {
 		if c := t * mult; c/mult != t {
-			return d.entryError(fmt.Errorf("time %d is outside the range", t), tb, m)
+			return d.entryError(&TimeRangeError{Timestamp: t, Precision: d.Precision}, tb, m)
 		} else {
 			t = c
 		}
@@ -457,6 +452,21 @@ func (d *Decoder) str(b []byte) string {
 	return s
 }
 
+// parseFloat parses a float field value as Kapacitor does
+// (lineprotocol.md §3): decimal digits with an optional sign, point and
+// exponent, and a finite value. strconv.ParseFloat alone would also take
+// Inf, NaN, hex floats and underscores, which InfluxDB's parser rejects
+// as invalid numbers (the fast path, fastValue, never takes them).
+func parseFloat(b []byte) (float64, bool) {
+	for _, c := range b {
+		if (c < '0' || c > '9') && c != '.' && c != 'e' && c != 'E' && c != '-' && c != '+' {
+			return 0, false
+		}
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	return f, err == nil // out of range (1e999) is an error, so f is finite
+}
+
 // unescapeMeasurement applies the unescaping Kapacitor does and
 // line-protocol/v2 does not: \" and \= in measurement names.
 func unescapeMeasurement(m []byte) []byte {
@@ -471,86 +481,4 @@ func unescapeMeasurement(m []byte) []byte {
 		out = append(out, m[i])
 	}
 	return out
-}
-
-// entryErr is an error found after the library accepted the entry. Its
-// line is located from a byte slice that points into the buffer (a value
-// with no escapes does); offset is -1 when none does.
-type entryErr struct {
-	offset int
-	err    error
-}
-
-func (e *entryErr) Error() string { return e.err.Error() }
-
-// entryError locates err by the first of slices that points into d.buf.
-func (d *Decoder) entryError(err error, slices ...[]byte) error {
-	for _, b := range slices {
-		if len(b) == 0 || cap(b) > cap(d.buf) {
-			continue
-		}
-		o := cap(d.buf) - cap(b)
-		if o >= 0 && o < len(d.buf) && &d.buf[o] == &b[0] {
-			return &entryErr{offset: o, err: err}
-		}
-	}
-	return &entryErr{offset: -1, err: err}
-}
-
-// report turns a decoding error into a LineError.
-func (d *Decoder) report(err error) {
-	var de *lineprotocol.DecodeError
-	var ee *entryErr
-	switch {
-	case errors.As(err, &de):
-		d.reportLine(int(de.Line), de.Err)
-	case errors.As(err, &ee) && ee.offset >= 0:
-		d.reportLine(bytes.Count(d.buf[:ee.offset], []byte{'\n'})+1, ee.err)
-	case errors.As(err, &ee):
-		// Nothing of the entry points into the buffer (every part had
-		// escapes): it is the line after the last one located.
-		d.reportLine(d.lastLine+1, ee.err)
-	default:
-		d.reportLine(0, err)
-	}
-}
-
-// reportLine reports chunk-relative line n.
-func (d *Decoder) reportLine(n int, err error) {
-	if n > 0 && len(bytes.Trim([]byte(lineText(d.chunk, n)), " \t")) == 0 && !d.crlf[n] {
-		// Kapacitor ignores lines of only spaces and tabs; the library
-		// rejects a tab there (lineprotocol.md §1).
-		return
-	}
-	d.bad++
-	d.lastLine = n
-	if d.OnError == nil {
-		return
-	}
-	le := &LineError{Err: err}
-	if n > 0 {
-		le.Line = d.lineBase + n
-		le.Text = lineText(d.chunk, n)
-	}
-	d.OnError(le)
-}
-
-// lineText returns 1-based line n of buf, shortened for messages.
-func lineText(buf []byte, n int) string {
-	for i := 1; i < n; i++ {
-		j := bytes.IndexByte(buf, '\n')
-		if j < 0 {
-			return ""
-		}
-		buf = buf[j+1:]
-	}
-	if j := bytes.IndexByte(buf, '\n'); j >= 0 {
-		buf = buf[:j]
-	}
-	buf = bytes.TrimSuffix(buf, []byte{'\r'})
-	const max = 200
-	if len(buf) > max {
-		return string(buf[:max]) + "..."
-	}
-	return string(buf)
 }

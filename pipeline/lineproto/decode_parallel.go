@@ -17,19 +17,24 @@ import (
 
 // decodedChunk is the decoded content of one chunk.
 type decodedChunk struct {
-	seq    int
-	data   []byte
-	points []models.Point
-	tags   []models.Tag
-	fields []models.Field
-	spans  []pointSpan
-	errs   []chunkErr
+	seq     int
+	data    []byte
+	long    *longLine // a line over the limit, the placeholder opening data
+	now     int64     // the time of points without a timestamp
+	counted int       // bad lines past the cap, only counted
+	points  []models.Point
+	tags    []models.Tag
+	fields  []models.Field
+	spans   []pointSpan
+	errs    []chunkErr
 }
 
 // pointSpan locates a point's tags and fields in the chunk's arenas.
 type pointSpan struct{ tags, tagsEnd, fields, fieldsEnd int }
 
 // chunkErr is a bad line, with the number of points decoded before it.
+// A worker keeps at most MaxReported of them per chunk: more can never be
+// reported.
 type chunkErr struct {
 	before int
 	err    *LineError
@@ -59,14 +64,15 @@ func (d *Decoder) startParallel() {
 		p.free <- &decodedChunk{}
 	}
 	jobs := make(chan *decodedChunk, n)
+	lr := newLineReader(d.r, d.MaxLineSize)
 	go func() { // reader
 		defer close(jobs)
 		seq, lines := 0, 0
 		for {
 			c := <-p.free
-			c.seq, c.data = seq, c.data[:0]
+			c.seq = seq
 			var err error
-			c.data, d.carry, err = readLines(d.r, c.data, d.carry, chunkSize/4)
+			c.data, c.long, err = lr.next(c.data[:0], chunkSize/4)
 			if len(c.data) > 0 {
 				c.spans = append(c.spans[:0], pointSpan{tags: lines}) // lineBase, kept in spans[0] until decoded
 				jobs <- c
@@ -90,9 +96,10 @@ func (d *Decoder) startParallel() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := &Decoder{Database: d.Database, RP: d.RP, Precision: d.Precision, Now: d.Now, intern: make(map[string]string)}
+			w := &Decoder{Database: d.Database, RP: d.RP, Precision: d.Precision, Now: d.Now,
+				MaxReported: d.MaxReported, intern: make(map[string]string)}
 			for c := range jobs {
-				w.decodeChunk(c)
+				w.decodeChunk(c, lr.max)
 				p.results <- c
 			}
 		}()
@@ -100,13 +107,15 @@ func (d *Decoder) startParallel() {
 	go func() { wg.Wait(); close(p.results) }()
 }
 
-// decodeChunk decodes c.data into c's arenas with w, a worker's decoder.
-func (w *Decoder) decodeChunk(c *decodedChunk) {
+// decodeChunk decodes c.data into c's arenas with w, a worker's decoder;
+// maxLine is the line size limit, for messages.
+func (w *Decoder) decodeChunk(c *decodedChunk, maxLine int) {
 	lineBase := c.spans[0].tags
 	c.points, c.tags, c.fields, c.spans, c.errs = c.points[:0], c.tags[:0], c.fields[:0], c.spans[:0], c.errs[:0]
 	w.OnError = func(e *LineError) { c.errs = append(c.errs, chunkErr{before: len(c.spans), err: e}) }
-	w.bad = 0
-	w.loadChunk(c.data, lineBase)
+	w.bad, w.reported = 0, 0
+	w.loadChunk(c.data, lineBase, c.long, maxLine)
+	c.now = w.now
 	for {
 		// The decoder fills its point's tags and fields in place, so let
 		// them be the free ends of the arenas: a line that fits needs no
@@ -123,6 +132,7 @@ func (w *Decoder) decodeChunk(c *decodedChunk) {
 		c.points = append(c.points, models.Point{Name: p.Name, Database: p.Database, RP: p.RP, Timestamp: p.Timestamp})
 	}
 	w.point.Tags, w.point.Fields = nil, nil // the arenas are handed out
+	c.counted = w.bad - w.reported
 	for i, s := range c.spans {
 		c.points[i].Tags = c.tags[s.tags:s.tagsEnd:s.tagsEnd]
 		c.points[i].Fields = c.fields[s.fields:s.fieldsEnd:s.fieldsEnd]
@@ -152,16 +162,14 @@ func (d *Decoder) nextParallel() (*models.Point, error) {
 	for {
 		if c := p.cur; c != nil {
 			for p.e < len(c.errs) && c.errs[p.e].before <= p.i {
-				d.bad++
-				if d.OnError != nil {
-					d.OnError(c.errs[p.e].err)
-				}
+				d.forward(c.errs[p.e].err)
 				p.e++
 			}
 			if p.i < len(c.points) {
 				p.i++
-				return &c.points[p.i-1], nil
+				return d.yield(&c.points[p.i-1], c.now), nil
 			}
+			d.bad += c.counted
 			p.cur = nil
 			p.free <- c
 		}

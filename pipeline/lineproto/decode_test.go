@@ -5,9 +5,11 @@ import (
 	"io"
 	"math"
 	"math/rand"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -27,6 +29,7 @@ func decodeWith(t testing.TB, input string, prec Precision, workers int) ([]stri
 	d := NewDecoder(strings.NewReader(input))
 	d.Precision = prec
 	d.Workers = workers
+	d.MaxReported = -1
 	d.Now = func() time.Time { return time.Unix(42, 0) }
 	var bad []*LineError
 	d.OnError = func(e *LineError) { bad = append(bad, e) }
@@ -90,6 +93,10 @@ func TestDecoder(t *testing.T) {
 		{name: "bad timestamp",
 			input: "m f=1 12x\n",
 			bad:   map[int]string{1: ""}},
+		{name: "non-finite floats are rejected, as in InfluxDB 1.x",
+			input:  "m f=Inf 1\nm f=-Inf 2\nm f=+Inf 3\nm f=NaN 4\nm f=-NaN 5\nm f=1e999 6\nm f=-inf,g=1 7\nm f=-1.5e3 8\n",
+			points: []string{"m f=-1500 1970-01-01T00:00:00.000000008Z"},
+			bad:    map[int]string{1: "", 2: "invalid number", 3: "", 4: "", 5: "invalid number", 6: "invalid number", 7: "invalid number"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -204,6 +211,7 @@ func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, input string) {
 		lines := strings.Count(input, "\n") + 1
 		d := NewDecoder(strings.NewReader(input))
+		d.MaxReported = -1
 		seen := map[int]bool{}
 		d.OnError = func(e *LineError) {
 			if e.Line < 1 || e.Line > lines {
@@ -236,13 +244,50 @@ func FuzzDecode(f *testing.F) {
 		if good+d.BadLines() > lines {
 			t.Fatalf("%d good + %d bad > %d lines", good, d.BadLines(), lines)
 		}
+		if d.Points() != good {
+			t.Fatalf("Points() = %d, %d points returned", d.Points(), good)
+		}
+		// With a small line limit, read a byte at a time, the workers
+		// give what the caller's goroutine gives.
+		small := func(workers int) result {
+			return decodeReader(t, iotest.OneByteReader(strings.NewReader(input)), func(d *Decoder) {
+				d.MaxLineSize, d.Workers = 16, workers
+			})
+		}
+		seq, par := small(0), small(2)
+		if !assert.Equal(t, seq, par) {
+			t.FailNow()
+		}
+		// Exactly the lines over the limit are too long, with their
+		// lengths.
+		want := map[int]int{}
+		for i, l := range strings.Split(input, "\n") {
+			if len(l) > 16 {
+				want[i+1] = len(l)
+			}
+		}
+		got := map[int]int{}
+		for _, b := range seq.bad {
+			if m := tooLong.FindStringSubmatch(b); m != nil {
+				line, _ := strconv.Atoi(m[1])
+				n, _ := strconv.Atoi(m[2])
+				got[line] = n
+			}
+		}
+		if !assert.Equal(t, want, got, "lines too long") {
+			t.FailNow()
+		}
 	})
 }
+
+// tooLong matches the message of a line over the limit.
+var tooLong = regexp.MustCompile(`^line (\d+): unable to parse '.*: line too long: (\d+) bytes, the limit is 16 `)
 
 // decodePath decodes input with the fast path on or off.
 func decodePath(input string, noFast bool) ([]string, []string) {
 	d := NewDecoder(strings.NewReader(input))
 	d.noFast = noFast
+	d.MaxReported = -1
 	d.Now = func() time.Time { return time.Unix(42, 0) }
 	var bad []string
 	d.OnError = func(e *LineError) { bad = append(bad, e.Error()) }
@@ -286,6 +331,11 @@ func FuzzDecodePaths(f *testing.F) {
 		"m " + strings.Repeat("f=1,", 3) + "g=2 1\nm,k=v f=1 2\nm,k=v,k2=v2 f=1 3\nm,k=v f=1,k=2 4\n",
 		strings.Repeat("m,"+manyTags(40)+" f=1,g=2 1\n", 3),
 		"m a=1,b=2 1\nm b=1,a=x 2\nm b=3,a=4 3\nm b=3,a=4 x\nm b=5,a=6 4\n",
+		// Non-finite floats, in every spelling, are bad lines (issue 16).
+		"m f=Inf 1\nm f=-Inf 2\nm f=+Inf 3\nm f=inf 4\nm f=-inf 5\nm f=NaN 6\nm f=nan 7\nm f=-NaN 8\n",
+		"m f=Infinity 1\nm f=-Infinity 2\nm f=1e400 3\nm f=-1e999 4\nm f=0x1p4 5\nm f=1_0 6\nm f=-Infi 7\nm g=1,f=-Inf 8\n",
+		// Long lines, a precision hint (issues 16, 17).
+		"m f=1 1700000000\n" + strings.Repeat("m,t=a f=1 1\n", 3) + "m f=1 1\n",
 	} {
 		f.Add(s)
 	}

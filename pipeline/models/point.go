@@ -223,6 +223,9 @@ type GroupIDs struct {
 	one    *[oneTagSlots]oneTagID
 }
 
+// maxGroupIDs bounds the table of interned group ids.
+const maxGroupIDs = 1 << 16
+
 // oneTagSlots is the size of the one-tag cache (a power of two), in sets
 // of two.
 const oneTagSlots = 512
@@ -277,7 +280,10 @@ func (g *GroupIDs) build(p *Point) string {
 	if s, ok := g.intern[string(b)]; ok {
 		return s
 	}
-	if g.intern == nil {
+	if g.intern == nil || len(g.intern) >= maxGroupIDs {
+		// Bounded: past maxGroupIDs the table starts again, so ids of
+		// series that are gone do not stay for ever (the nodes' states
+		// keep the strings they use).
 		g.intern = make(map[string]string)
 	}
 	s := string(b)

@@ -38,6 +38,9 @@ type Options struct {
 	// (default-retention-policy; "" as in kapacitord).
 	DefaultRP   string
 	MaxBodySize int64 // bytes; larger bodies get 413
+	// MaxScriptSize bounds a task's or template's script, in bytes
+	// (0: 1 MiB); a larger one gets 400.
+	MaxScriptSize int64
 	// RejectPartialWrites answers a body with a bad line as Kapacitor
 	// does: nothing of it is written, and the 400 is plain text. The
 	// default is InfluxDB's answer (see writeLines).
@@ -48,6 +51,11 @@ type Options struct {
 	Cmdline             []string     // shown by /debug/vars
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Metrics, if set, serves GET /metrics (Prometheus' text format).
+	Metrics http.Handler
+	// LogLevel, if set, is changed by POST /kapacitor/v1/loglevel
+	// (`kapacitor level`).
+	LogLevel *slog.LevelVar
 }
 
 // API is Kapacitor's HTTP API over a store and an engine.
@@ -57,6 +65,28 @@ type API struct {
 	draining atomic.Bool
 	taskMu   sync.Mutex // serialises task and template changes
 	writes   sync.WaitGroup
+	counts   writeCounts
+}
+
+// writeCounts count what the write endpoints answered.
+type writeCounts struct {
+	accepted, rejected, points, badLines, bytes atomic.Int64
+}
+
+// WriteStats counts the writes the API answered, for /metrics.
+type WriteStats struct {
+	Accepted int64 // requests answered 2xx
+	Rejected int64 // requests answered 4xx or 5xx (bad lines, too large, draining, no db)
+	Points   int64 // points decoded and routed
+	BadLines int64 // lines rejected
+	Bytes    int64 // bodies, after gzip
+}
+
+// WriteStats returns the write counters.
+func (a *API) WriteStats() WriteStats {
+	c := &a.counts
+	return WriteStats{Accepted: c.accepted.Load(), Rejected: c.rejected.Load(), Points: c.points.Load(),
+		BadLines: c.badLines.Load(), Bytes: c.bytes.Load()}
 }
 
 // New returns the API.
@@ -95,15 +125,27 @@ func (a *API) routes() {
 	m.HandleFunc(basePath+"/alerts/topics/", a.topicRoute)
 	m.HandleFunc(basePath+"/users", a.users)
 	m.HandleFunc(basePath+"/users/", a.user)
+	m.HandleFunc(basePath+"/loglevel", a.logLevel)
+	if a.opts.Metrics != nil {
+		m.Handle("GET /metrics", a.opts.Metrics)
+	}
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "not found")
 	})
 }
 
 // Handler returns the API as an http.Handler.
-func (a *API) Handler() http.Handler {
+func (a *API) Handler() http.Handler { return a.serve(true) }
+
+// Local returns the API for the server's own use (the [load] directory):
+// it asks for no credentials, as Kapacitor's in-process transport does
+// not, and logs no requests.
+func (a *API) Local() http.Handler { return a.serve(false) }
+
+func (a *API) serve(external bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := a.opts.Now()
+		uri := redactedURI(r) // before the path is rewritten
 		h := w.Header()
 		h.Set("Content-Type", "application/json; charset=utf-8")
 		h.Set("Request-Id", newRequestID())
@@ -129,9 +171,10 @@ func (a *API) Handler() http.Handler {
 					writeError(out, http.StatusInternalServerError, "internal error")
 				}
 			}
-			if a.opts.LogEnabled {
-				a.opts.Logger.Info("http request", "method", r.Method, "path", r.URL.Path, "status", rec.status,
-					"duration", a.opts.Now().Sub(start).String(), "remote", r.RemoteAddr)
+			if a.opts.LogEnabled && external {
+				a.opts.Logger.Info("http request", "method", r.Method, "uri", uri, "proto", r.Proto, "status", rec.status,
+					"bytes", rec.bytes, "duration", a.opts.Now().Sub(start).String(), "remote", r.RemoteAddr,
+					"user_agent", r.UserAgent(), "request_id", h.Get("Request-Id"))
 			}
 		}()
 		if r.Method == http.MethodOptions {
@@ -142,7 +185,7 @@ func (a *API) Handler() http.Handler {
 			out.WriteHeader(http.StatusNoContent)
 			return
 		}
-		if a.opts.AuthEnabled && r.URL.Path != basePath+"/ping" {
+		if external && a.opts.AuthEnabled && r.URL.Path != basePath+"/ping" {
 			if !a.authorize(out, r) {
 				return
 			}
@@ -170,6 +213,7 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 	wrote  bool
+	bytes  int64 // of the body, as sent (compressed if it was)
 }
 
 func (w *statusWriter) WriteHeader(code int) {
@@ -183,7 +227,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	if !w.wrote {
 		w.WriteHeader(http.StatusOK)
 	}
-	return w.ResponseWriter.Write(b)
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
 }
 
 // gzipWriter compresses a body; an answer without a body (204) stays

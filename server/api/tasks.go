@@ -333,6 +333,9 @@ func (a *API) applyTaskBody(t *store.Task, b taskBody, creating bool) (int, erro
 		}
 		t.Script, t.Type = tmpl.Script, tmpl.Type
 	case b.Script != nil && *b.Script != "":
+		if err := a.checkScriptSize(*b.Script); err != nil {
+			return http.StatusBadRequest, err
+		}
 		t.Script = *b.Script
 	case creating:
 		return http.StatusBadRequest, errors.New("must provide TICKscript")
@@ -483,4 +486,16 @@ func sameDefinition(a, b store.Task) bool {
 	x, _ := json.Marshal([]any{a.Script, a.Type, a.DBRPs, a.Vars, a.TemplateID})
 	y, _ := json.Marshal([]any{b.Script, b.Type, b.DBRPs, b.Vars, b.TemplateID})
 	return string(x) == string(y)
+}
+
+// checkScriptSize refuses a script over Options.MaxScriptSize.
+func (a *API) checkScriptSize(script string) error {
+	max := a.opts.MaxScriptSize
+	if max <= 0 {
+		max = 1 << 20
+	}
+	if int64(len(script)) > max {
+		return fmt.Errorf("the TICKscript is %d bytes: the limit is %d bytes ([http] max-script-size)", len(script), max)
+	}
+	return nil
 }

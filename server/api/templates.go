@@ -180,6 +180,10 @@ func (a *API) createTemplate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if b.Script != nil {
+		if err := a.checkScriptSize(*b.Script); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		t.Script = *b.Script
 	}
 	if err := a.checkTemplate(&t, b.Type); err != nil {
@@ -238,6 +242,10 @@ func (a *API) updateTemplate(w http.ResponseWriter, r *http.Request, id string) 
 		return
 	}
 	if b.Script != nil {
+		if err := a.checkScriptSize(*b.Script); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		t.Script = *b.Script
 	}
 	if err := a.checkTemplate(&t, b.Type); err != nil {

@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 )
 
 var errTooLarge = errors.New("request body too large")
@@ -16,6 +18,12 @@ var errTooLarge = errors.New("request body too large")
 // readLimited reads r whole, failing with errTooLarge past limit bytes.
 func readLimited(r io.Reader, limit int64) ([]byte, error) {
 	var buf bytes.Buffer
+	return readInto(&buf, r, limit)
+}
+
+// readInto reads r whole into buf, failing with errTooLarge past limit
+// bytes; the result is buf's bytes.
+func readInto(buf *bytes.Buffer, r io.Reader, limit int64) ([]byte, error) {
 	n, err := buf.ReadFrom(io.LimitReader(r, limit+1))
 	if err != nil {
 		return nil, err
@@ -24,6 +32,44 @@ func readLimited(r io.Reader, limit int64) ([]byte, error) {
 		return nil, errTooLarge
 	}
 	return buf.Bytes(), nil
+}
+
+// Pools of the write path: a write body is decoded within the request
+// (the engine copies what it keeps), so its buffer and gzip reader serve
+// the next write. A Telegraf batch of 5,000 lines is about 1 MB: without
+// the pools each write allocates that and a gzip window again.
+var (
+	bodyPool sync.Pool // *bytes.Buffer
+	gzipPool sync.Pool // *gzip.Reader
+)
+
+// maxPooledBody is the largest body buffer kept for reuse, so that one
+// huge write does not pin its memory.
+const maxPooledBody = 8 << 20
+
+func getBody() *bytes.Buffer {
+	if b, ok := bodyPool.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+func putBody(b *bytes.Buffer) {
+	if b.Cap() <= maxPooledBody {
+		bodyPool.Put(b)
+	}
+}
+
+// getGzip returns a gzip reader of r, reused when one is free.
+func getGzip(r io.Reader) (*gzip.Reader, error) {
+	if gz, ok := gzipPool.Get().(*gzip.Reader); ok {
+		if err := gz.Reset(r); err != nil {
+			return nil, err
+		}
+		return gz, nil
+	}
+	return gzip.NewReader(r)
 }
 
 func (a *API) ping(w http.ResponseWriter, r *http.Request) {
@@ -79,9 +125,17 @@ func (a *API) writeV2(w http.ResponseWriter, r *http.Request) {
 // is good it is `{"error":"unable to parse ..."}`. Telegraf drops a batch
 // answered with such a JSON body, so nothing good is lost and nothing
 // bad is retried.
-func (a *API) writeLines(w http.ResponseWriter, r *http.Request, db, rp, precision string) {
+func (a *API) writeLines(rw http.ResponseWriter, r *http.Request, db, rp, precision string) {
 	a.writes.Add(1)
 	defer a.writes.Done()
+	w := &statusWriter{ResponseWriter: rw, status: http.StatusOK}
+	defer func() {
+		if w.status < 300 {
+			a.counts.accepted.Add(1)
+		} else {
+			a.counts.rejected.Add(1)
+		}
+	}()
 	if a.draining.Load() {
 		w.Header().Set("Retry-After", "10")
 		writeInfluxError(w, http.StatusServiceUnavailable, "the server is shutting down")
@@ -99,18 +153,24 @@ func (a *API) writeLines(w http.ResponseWriter, r *http.Request, db, rp, precisi
 	}
 	var body io.Reader = r.Body
 	if r.Header.Get("Content-Encoding") == "gzip" {
-		gz, err := gzip.NewReader(r.Body)
+		gz, err := getGzip(r.Body)
 		if err != nil {
 			writeInfluxError(w, http.StatusBadRequest, "invalid gzip body: "+err.Error())
 			return
 		}
-		defer gz.Close()
+		defer func() {
+			if gz.Close() == nil {
+				gzipPool.Put(gz)
+			}
+		}()
 		body = gz
 	}
 	// The body is read whole before a point is routed, so that a body
 	// over the limit (413, which Telegraf answers by splitting the batch)
 	// has written nothing.
-	data, err := readLimited(body, a.opts.MaxBodySize)
+	buf := getBody()
+	defer putBody(buf)
+	data, err := readInto(buf, body, a.opts.MaxBodySize)
 	if err == errTooLarge {
 		writeInfluxError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body too large: the limit is %d bytes", a.opts.MaxBodySize))
 		return
@@ -121,6 +181,9 @@ func (a *API) writeLines(w http.ResponseWriter, r *http.Request, db, rp, precisi
 	}
 	res := a.opts.Engine.Write(WriteRequest{DB: db, RP: rp, Precision: precision, Body: data, Now: a.opts.Now(),
 		AllOrNothing: a.opts.RejectPartialWrites})
+	a.counts.bytes.Add(int64(len(data)))
+	a.counts.points.Add(int64(res.Points))
+	a.counts.badLines.Add(int64(len(res.Bad)))
 	if len(res.Bad) == 0 {
 		w.WriteHeader(http.StatusNoContent)
 		return
@@ -187,4 +250,55 @@ func (a *API) query(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeInfluxError(w, http.StatusBadRequest, "tickrun serve accepts only CREATE DATABASE on /query: it stores no data")
+}
+
+// logLevel serves POST /kapacitor/v1/loglevel (`kapacitor level`):
+// {"level": "debug"} sets the least level logged from now on.
+func (a *API) logLevel(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		methodNotAllowed(w, "POST")
+		return
+	}
+	var b struct {
+		Level string `json:"level"`
+	}
+	if !a.decodeBody(w, r, &b, "invalid JSON") {
+		return
+	}
+	var l slog.Level
+	switch strings.ToUpper(b.Level) {
+	case "DEBUG":
+		l = slog.LevelDebug
+	case "INFO":
+		l = slog.LevelInfo
+	case "WARN", "WARNING":
+		l = slog.LevelWarn
+	case "ERROR":
+		l = slog.LevelError
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid log level %q: want debug, info, warn or error", b.Level))
+		return
+	}
+	if a.opts.LogLevel == nil {
+		writeError(w, http.StatusBadRequest, "the log level of this server cannot be changed")
+		return
+	}
+	a.opts.LogLevel.Set(l)
+	a.opts.Logger.Info("log level changed", "level", l.String())
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// redactedURI is the request's path and query with credentials
+// replaced, for the request log (kapacitord hides p= likewise).
+func redactedURI(r *http.Request) string {
+	u := *r.URL
+	if q := u.Query(); q.Has("p") || q.Has("token") {
+		for _, k := range []string{"p", "token"} {
+			if q.Has(k) {
+				q.Set(k, "[REDACTED]")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
+	return u.RequestURI()
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -21,6 +22,7 @@ const (
 	LocalBindAddress     = "127.0.0.1:9092"
 	DefaultDataDir       = "tickrun-data"
 	DefaultMaxBodySize   = 25 << 20 // bytes; kapacitord has no limit
+	DefaultMaxScriptSize = 1 << 20  // bytes of one TICKscript; kapacitord has no limit
 	DefaultDrainTimeout  = 10 * time.Second
 	defaultBoltFile      = "kapacitor.db"
 	defaultLoadDir       = "load"
@@ -57,6 +59,36 @@ type Config struct {
 	Load     LoadDir    `toml:"load"`
 	InfluxDB []InfluxDB `toml:"influxdb" env-config:"implicit-index"`
 	Deadman  Deadman    `toml:"deadman"`
+	Logging  Logging    `toml:"logging"`
+}
+
+// Logging is the [logging] section.
+type Logging struct {
+	// File is where logs go: "STDERR" (the default), "STDOUT" or a
+	// file's path, appended to.
+	File string `toml:"file"`
+	// Level is the least level logged: DEBUG, INFO (the default), WARN
+	// or ERROR (kapacitord knows DEBUG, INFO and ERROR).
+	Level string `toml:"level"`
+	// Format is tickrun's own key: "logfmt" (the default, as kapacitord
+	// writes) or "json", one object a line.
+	Format string `toml:"format"`
+}
+
+// SlogLevel returns the level as log/slog's; ok is false for a name
+// that is none of DEBUG, INFO, WARN, WARNING, ERROR (any case).
+func (l Logging) SlogLevel() (level slog.Level, ok bool) {
+	switch strings.ToUpper(l.Level) {
+	case "DEBUG":
+		return slog.LevelDebug, true
+	case "", "INFO":
+		return slog.LevelInfo, true
+	case "WARN", "WARNING":
+		return slog.LevelWarn, true
+	case "ERROR", "OFF":
+		return slog.LevelError, true
+	}
+	return slog.LevelInfo, false
 }
 
 // HTTP is the [http] section.
@@ -69,6 +101,11 @@ type HTTP struct {
 	// MaxBodySize is tickrun's own key: the largest request body in
 	// bytes; larger ones get 413.
 	MaxBodySize int64 `toml:"max-body-size"`
+	// MaxScriptSize is tickrun's own key: the largest TICKscript a task
+	// or template may have, in bytes; a larger one gets 400 (binding and
+	// checking are linear, but a script of megabytes still costs seconds
+	// of CPU per define).
+	MaxScriptSize int64 `toml:"max-script-size"`
 	// PartialWrites is tickrun's own key: how a write with a bad line
 	// is answered. "influxdb" (the default) keeps the good lines and
 	// answers a JSON 400 naming the bad ones, which Telegraf drops;
@@ -124,6 +161,7 @@ func Default() *Config {
 		HTTP:     HTTP{BindAddress: DefaultBindAddress, LogEnabled: true, ShutdownTimeout: Duration(DefaultDrainTimeout), MaxBodySize: DefaultMaxBodySize},
 		InfluxDB: []InfluxDB{{Enabled: true, Name: "default", URLs: []string{"http://localhost:8086"}, Compression: "gzip"}},
 		Deadman:  Deadman{Interval: Duration(defaultDeadmanPeriod), ID: defaultDeadmanID, Message: defaultDeadmanMsg},
+		Logging:  Logging{File: "STDERR", Level: "INFO", Format: "logfmt"},
 	}
 }
 
@@ -257,6 +295,9 @@ func (c *Config) Resolve() (notice string) {
 	if c.HTTP.MaxBodySize <= 0 {
 		c.HTTP.MaxBodySize = DefaultMaxBodySize
 	}
+	if c.HTTP.MaxScriptSize <= 0 {
+		c.HTTP.MaxScriptSize = DefaultMaxScriptSize
+	}
 	if c.Hostname == "" {
 		c.Hostname = "localhost"
 	}
@@ -283,6 +324,14 @@ func (c *Config) Validate() error {
 	case "", "influxdb", "kapacitor":
 	default:
 		return fmt.Errorf("%s: [http] partial-writes: want \"influxdb\" or \"kapacitor\"", c.fileName())
+	}
+	if _, ok := c.Logging.SlogLevel(); !ok {
+		return fmt.Errorf("%s: [logging] level: want DEBUG, INFO, WARN or ERROR", c.fileName())
+	}
+	switch c.Logging.Format {
+	case "", "logfmt", "json":
+	default:
+		return fmt.Errorf("%s: [logging] format: want \"logfmt\" or \"json\"", c.fileName())
 	}
 	if _, err := time.ParseDuration(time.Duration(c.HTTP.ShutdownTimeout).String()); err != nil || c.HTTP.ShutdownTimeout < 0 {
 		return fmt.Errorf("%s: [http] shutdown-timeout: want a positive duration", c.fileName())

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -165,4 +166,26 @@ func TestIdentity(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, ServerIDFile), []byte("garbage"), 0o644))
 	_, err = LoadIdentity(dir)
 	assert.ErrorContains(t, err, "not a UUID")
+}
+
+func TestLogging(t *testing.T) {
+	c, err := Parse("kapacitor.conf", []byte("[logging]\n  file = \"/var/log/kapacitor/kapacitor.log\"\n  level = \"debug\"\n  format = \"json\"\n"))
+	require.NoError(t, err)
+	assert.Equal(t, Logging{File: "/var/log/kapacitor/kapacitor.log", Level: "debug", Format: "json"}, c.Logging)
+	l, ok := c.Logging.SlogLevel()
+	assert.True(t, ok)
+	assert.Equal(t, slog.LevelDebug, l)
+	require.NoError(t, c.Validate())
+	d := Default()
+	assert.Equal(t, Logging{File: "STDERR", Level: "INFO", Format: "logfmt"}, d.Logging, "kapacitord's defaults")
+	require.NoError(t, d.ApplyEnv([]string{"KAPACITOR_LOGGING_LEVEL=ERROR"}))
+	assert.Equal(t, "ERROR", d.Logging.Level)
+	for _, tc := range []struct{ conf, want string }{
+		{"[logging]\n  level = \"LOUD\"\n", "kapacitor.conf: [logging] level: want DEBUG, INFO, WARN or ERROR"},
+		{"[logging]\n  format = \"xml\"\n", "kapacitor.conf: [logging] format: want \"logfmt\" or \"json\""},
+	} {
+		c, err := Parse("kapacitor.conf", []byte(tc.conf))
+		require.NoError(t, err)
+		assert.EqualError(t, c.Validate(), tc.want)
+	}
 }

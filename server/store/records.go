@@ -213,3 +213,22 @@ func (s *Store) Users() ([]User, error) { return list[User](s, bucketUsers, nil)
 
 // DeleteUser removes a user; a missing one is not an error.
 func (s *Store) DeleteUser(name string) error { return s.del(bucketUsers, nil, name) }
+
+// LoadItem is something the [load] directory defined: a task, a template
+// or a topic handler ("handlers/<topic>/<id>"), with the file it came
+// from. Kapacitor keeps the same list (namespace load_items) so that a
+// later load deletes what lost its file, and only that: items defined
+// through the API are never touched.
+type LoadItem struct {
+	ID   string `json:"id"`   // "tasks/<id>", "templates/<id>", "handlers/<topic>/<id>"
+	File string `json:"file"` // the file it was last loaded from
+}
+
+// PutLoadItem records an item the load directory defined.
+func (s *Store) PutLoadItem(it LoadItem) error { return s.put(bucketLoadItems, nil, it.ID, it) }
+
+// LoadItems returns the items the load directory defined, sorted by id.
+func (s *Store) LoadItems() ([]LoadItem, error) { return list[LoadItem](s, bucketLoadItems, nil) }
+
+// DeleteLoadItem forgets an item; a missing one is not an error.
+func (s *Store) DeleteLoadItem(id string) error { return s.del(bucketLoadItems, nil, id) }

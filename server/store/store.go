@@ -26,6 +26,7 @@ var (
 	bucketHandlers  = []byte("topic_handlers")
 	bucketAlerts    = []byte("alert_states")
 	bucketUsers     = []byte("users")
+	bucketLoadItems = []byte("load_items")
 	keySchema       = []byte("schema_version")
 )
 
@@ -63,7 +64,7 @@ func Open(path string) (*Store, error) {
 // init creates the buckets and checks or sets the schema version.
 func (s *Store) init() error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketTemplates, bucketHandlers, bucketAlerts, bucketUsers} {
+		for _, b := range [][]byte{bucketMeta, bucketTasks, bucketTemplates, bucketHandlers, bucketAlerts, bucketUsers, bucketLoadItems} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -103,3 +103,24 @@ func TestSecondOpenFails(t *testing.T) {
 	_, err = Open(path)
 	require.ErrorContains(t, err, "locked by another process")
 }
+
+func TestLoadItems(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.db")
+	s, err := Open(path)
+	require.NoError(t, err)
+	require.NoError(t, s.PutLoadItem(LoadItem{ID: "tasks/b", File: "/l/tasks/b.tick"}))
+	require.NoError(t, s.PutLoadItem(LoadItem{ID: "handlers/cpu/h", File: "/l/handlers/h.yaml"}))
+	require.NoError(t, s.PutLoadItem(LoadItem{ID: "tasks/b", File: "/l/tasks/b.yaml"}))
+	require.NoError(t, s.Close())
+	s, err = Open(path)
+	require.NoError(t, err)
+	defer s.Close()
+	items, err := s.LoadItems()
+	require.NoError(t, err)
+	require.Equal(t, []LoadItem{{ID: "handlers/cpu/h", File: "/l/handlers/h.yaml"}, {ID: "tasks/b", File: "/l/tasks/b.yaml"}}, items)
+	require.NoError(t, s.DeleteLoadItem("tasks/b"))
+	require.NoError(t, s.DeleteLoadItem("tasks/never"))
+	items, err = s.LoadItems()
+	require.NoError(t, err)
+	require.Equal(t, []LoadItem{{ID: "handlers/cpu/h", File: "/l/handlers/h.yaml"}}, items)
+}
