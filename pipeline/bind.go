@@ -29,6 +29,7 @@ type binder struct {
 	batchPos *ast.Pos      // where a batch source was first used
 	input    node          // the node whose output the lambdas being bound see
 	batch    *batchSource
+	influx   *influxClients // shared by the nodes that talk to InfluxDB
 }
 
 // DBRP is a database and retention policy pair.
@@ -116,8 +117,31 @@ func (b *binder) varDecl(d *ast.VarDecl) {
 		} else {
 			v = ov
 		}
+	} else if x, ok := b.opts.VarValues[name]; ok && v.node == nil {
+		ov, err := b.givenVar(d, v.varType(), x)
+		if err != nil {
+			b.report(d.Pos, err)
+		} else {
+			v = ov
+		}
 	}
 	b.vars[name] = v
+}
+
+// givenVar checks a value from a vars file against the type the script
+// gives the var and converts it.
+func (b *binder) givenVar(d *ast.VarDecl, typ string, x Var) (value, error) {
+	if typ == "boolean" {
+		typ = "bool"
+	}
+	if x.Type != typ {
+		return value{}, ast.Errorf(d.Pos, "var %q must be of type %s, but %s gives it type %s", d.Name.Name, typ, x.Source, x.Type)
+	}
+	v, err := x.value(d.Pos)
+	if err != nil {
+		return value{}, ast.Errorf(d.Pos, "var %q from %s: %v", d.Name.Name, x.Source, err)
+	}
+	return v, nil
 }
 
 // typedVar resolves `var name type` from Options.Vars (language.md §5.3).
@@ -130,11 +154,17 @@ func (b *binder) typedVar(d *ast.VarDecl) (value, error) {
 	}
 	s, ok := b.opts.Vars[d.Name.Name]
 	if !ok {
+		if x, ok := b.opts.VarValues[d.Name.Name]; ok {
+			return b.givenVar(d, typ, x)
+		}
 		var given []string
 		for k := range b.opts.Vars {
 			given = append(given, k)
 		}
-		return value{}, ast.Errorf(d.Pos, "missing value for var %q.%s", d.Name.Name, strings.Replace(suggest(d.Name.Name, given), "did you mean", "a value was given for", 1))
+		for k := range b.opts.VarValues {
+			given = append(given, k)
+		}
+		return value{}, ast.Errorf(d.Pos, "missing value for var %q of type %s: give it with --vars FILE or --var %s=VALUE%s", d.Name.Name, typ, d.Name.Name, strings.Replace(suggest(d.Name.Name, given), "did you mean", "a value was given for", 1))
 	}
 	if typ == "lambda" {
 		x, err := parser.ParseExpr("var "+d.Name.Name, s)
@@ -235,9 +265,20 @@ func (b *binder) expr(x ast.Expr) (value, error) {
 	case *ast.Ident:
 		switch x.Name {
 		case "stream":
+			if b.batch != nil {
+				return value{}, ast.Errorf(x.Pos, "a task reads either stream or batch: this one already queries with batch (line %d)", b.batchPos.Line)
+			}
 			return value{pos: x.Pos, node: b.stream}, nil
 		case "batch":
 			if b.batch == nil {
+				if len(b.stream.children) > 0 {
+					return value{}, ast.Errorf(x.Pos, "a task reads either stream or batch: this one already reads stream")
+				}
+				// A batch task's source is node 0 (batch0, query1, ...),
+				// as in Kapacitor: the stream node leaves the graph.
+				if len(b.nodes) == 1 {
+					b.nodes = b.nodes[:0]
+				}
 				b.batch = &batchSource{}
 				b.addNode(b.batch, registry["batch"], x.Pos)
 				b.batch.out = batchEdge
@@ -275,9 +316,10 @@ func (b *binder) expr(x ast.Expr) (value, error) {
 		return b.chain(x)
 	case *ast.Call:
 		if x.Func.Name == "time" {
-			// time(d) groups batch queries by time; tickrun checks batch
-			// scripts but does not run them, so its value is opaque.
-			return value{pos: x.Pos, isScalar: true, scalar: eval.StringValue(ast.FormatExpr(x))}, nil
+			// time(d[, offset]) groups a batch query by time; only the
+			// query node's groupBy reads it (call), elsewhere it is an
+			// opaque string.
+			return value{pos: x.Pos, isScalar: true, scalar: eval.StringValue(ast.FormatExpr(x)), call: x}, nil
 		}
 	}
 	c, err := eval.Const(x, b.env())
@@ -461,6 +503,5 @@ var unsupportedNodes = map[string]bool{
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
 var unsupportedProps = map[string]bool{
-	"alert.category": true, "alert.inhibit": true,
 	"alert.all": false,
 }

@@ -26,6 +26,15 @@
 //     on its pipeline/deliver Queue, whose goroutine dials, writes and
 //     retries (deliver/queue.go, handler/tcp.go) beside the pipeline.
 //
+// A batch task's data comes from InfluxDB instead: its query nodes
+// (node_batch.go) build their InfluxQL and schedule with package
+// pipeline/influx, and batch_run.go runs them, on the data's clock
+// (Task.RunBatches, a backtest) or the wall clock (Task.StartBatches),
+// turning each series of an answer into a models.Batch that goes down the
+// same nodes (their batch methods, batch.go). The InfluxDB comes from
+// Options.InfluxDB or the [[influxdb]] sections of kapacitor.conf
+// (influxdb.go), which influxDBOut writes to as well.
+//
 // Handler kinds are declared in package handler as rows of options; the
 // alert node's handler properties (.tcp(), .slack(), .channel(), ...) are
 // derived from those rows in node_alert_handlers.go. kapacitor.conf is

@@ -16,7 +16,7 @@ func TestNodeDocs(t *testing.T) {
 	doc := "# Nodes\n\nGenerated from the node registry by `go test ./pipeline -run TestNodeDocs -update`.\n\n" +
 		pipeline.NodeTable() +
 		"\nKapacitor nodes tickrun rejects by name (`node \"x\" is not supported by tickrun`): " +
-		"`" + strings.Join(pipeline.UnsupportedNodes(), "`, `") + "`. Batch scripts (`batch|query()`) are checked by `tickrun check` but not run.\n"
+		"`" + strings.Join(pipeline.UnsupportedNodes(), "`, `") + "`. Batch tasks (`batch|query()`) run against InfluxDB: `tickrun run --influxdb URL --start T1 --stop T2` backtests them.\n"
 	const path = "../docs/nodes.md"
 	if *update {
 		require.NoError(t, os.WriteFile(path, []byte(doc), 0o644))

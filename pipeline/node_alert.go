@@ -38,7 +38,8 @@ type alertNode struct {
 	states                                           groupTable[*alert.State]
 	own                                              *alert.Topic // anonymous topic, if the node has handlers
 	named                                            *alert.Topic
-	triggered                                        [4]int64 // events sent, by level
+	triggered                                        [4]int64   // events sent, by level
+	inh                                              inhibition // .category(), .inhibit(): node_alert_inhibit.go
 }
 
 func init() {
@@ -71,7 +72,7 @@ func init() {
 				states: newGroupTable[*alert.State](),
 			}, nil
 		},
-		Props: handlerProps([]*Prop{
+		Props: handlerProps(append([]*Prop{
 			levelProp("info", alert.Info, false), levelProp("warn", alert.Warning, false), levelProp("crit", alert.Critical, false),
 			levelProp("infoReset", alert.Info, true), levelProp("warnReset", alert.Warning, true), levelProp("critReset", alert.Critical, true),
 			tmplProp("id", "event id template", func(n *alertNode) (*string, *ast.Pos) { return &n.idT, &n.tmplPos[0] }),
@@ -110,7 +111,7 @@ func init() {
 			str("idField", "add the id as this field", func(n *alertNode, s string) { n.idField = s }),
 			str("messageField", "add the message as this field", func(n *alertNode, s string) { n.messageField = s }),
 			str("durationField", "add the duration (ns) as this field", func(n *alertNode, s string) { n.durationField = s }),
-		}),
+		}, inhibitProps()...)),
 	})
 }
 
@@ -386,10 +387,14 @@ func (n *alertNode) batch(b *Batch) {
 // counted, and nil is returned; the task goes on. (Kapacitor stops the
 // task.)
 func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Event {
+	n.inhibitFor(src, l)
 	ev, err := n.event(src, l, d)
 	if err != nil {
 		n.fail("event not sent", err, "time", time.Unix(0, src.time).UTC().Format(time.RFC3339Nano))
 		return nil
+	}
+	if n.inhibited(src) {
+		return ev // dropped: no handler, no topic; the point still goes on
 	}
 	n.task.stats.Events++
 	n.triggered[l]++

@@ -54,6 +54,14 @@ func (n *defaultNode) batch(b *Batch) {
 		}
 	}
 	out.Tags = tp.Tags
+	// A batch's tags are its group (Kapacitor's BeginBatchMessage.SetTags):
+	// a defaulted tag enters the dimensions, so a raw query's batch
+	// becomes group dc=unknown.
+	tp.Dims.TagNames = make([]string, len(tp.Tags))
+	for i, t := range tp.Tags {
+		tp.Dims.TagNames[i] = t.Key
+	}
+	out.Dims.TagNames = tp.Dims.TagNames
 	n.regroup(tp)
 	out.Group = tp.Group
 	for _, p := range b.Points {

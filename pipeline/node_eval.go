@@ -25,7 +25,7 @@ type evalNode struct {
 func init() {
 	register(&Spec{
 		Method: "eval", Kind: "eval", Doc: "computes fields from lambdas",
-		Variadic: argLambda, MinArgs: 1, Wants: anyEdge, Provides: anyEdge,
+		Variadic: argLambda, Wants: anyEdge, Provides: anyEdge,
 		New: func(b *binder, c *ast.Chain, args []value) (node, error) {
 			n := &evalNode{}
 			for _, a := range args {
@@ -71,7 +71,8 @@ func (n *evalNode) validate() error {
 			found = found || a == t
 		}
 		if !found {
-			return fmt.Errorf("cannot convert field %q to tag: it is not one of the .as() names", t)
+			// Kapacitor's wording, typo included (pipeline/eval.go validate).
+			return fmt.Errorf("invalid tag name %q, name is not present is .as() names", t)
 		}
 	}
 	n.exprs = newEvalGroups(n.lambdas)

@@ -1,33 +1,37 @@
 package pipeline
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/pipeline/deliver"
+	"github.com/tickrun/tickrun/pipeline/influx"
 	"github.com/tickrun/tickrun/pipeline/lineproto"
 )
 
-// influxDBOutNode writes the points it sees to InfluxDB's HTTP write API
-// as line protocol, buffering `buffer` points per request, and passes them
-// on. Kapacitor names a cluster from its configuration; tickrun, having
-// none, takes the server's URL in the script: `.url('http://host:8086')`
-// (default http://localhost:8086). Writes go through a queue beside the
-// pipeline with retries and counters, like alert handlers. flushInterval
-// is accepted, but tickrun's clock is the data's: the buffer is written
-// when full and at the end of the input.
+// influxDBOutNode writes the points it sees to InfluxDB and passes them
+// on. As in Kapacitor it writes to the [[influxdb]] section of
+// kapacitor.conf named by .cluster(), or the default one (its URLs,
+// credentials and timeout; tickrun run --influxdb gives it too); without
+// any, to http://localhost:8086, Kapacitor's default. tickrun also takes
+// the server's URL in the script: `.url('http://host:8086')`. Points are
+// buffered and written `buffer` at a time as line protocol, in one
+// /write?consistency=&db=&precision=&rp= request each; with .create() the
+// database (with .retentionPolicy(), its default policy) is created
+// before the first write, a failure logged and not fatal. Writes go
+// through a queue beside the pipeline with retries and counters, like
+// alert handlers. flushInterval is accepted, but tickrun's clock is the
+// data's: the buffer is written when full and at the end of the input.
 type influxDBOutNode struct {
 	nodeBase
 	url, db, rp, measurement string
+	cluster                  string
 	precision, consistency   string
 	tags                     []Tag
 	buffer                   int
@@ -35,6 +39,7 @@ type influxDBOutNode struct {
 	lines                    []byte
 	count                    int
 	out                      deliver.Sink
+	clients                  *influxClients
 }
 
 func init() {
@@ -42,13 +47,14 @@ func init() {
 		return propString(name, doc, func(n *influxDBOutNode, s string) error { set(n, s); return nil })
 	}
 	register(&Spec{
-		Method: "influxDBOut", Kind: "influxdb_out", Doc: "writes points to InfluxDB's HTTP API and passes them on",
+		Method: "influxDBOut", Kind: "influxdb_out", Doc: "writes points to InfluxDB and passes them on",
 		Wants: anyEdge, Provides: anyEdge,
-		New: func(*binder, *ast.Chain, []value) (node, error) {
-			return &influxDBOutNode{url: "http://localhost:8086", precision: "n", buffer: 1000}, nil
+		New: func(b *binder, _ *ast.Chain, _ []value) (node, error) {
+			return &influxDBOutNode{buffer: 1000, clients: b.influxClients()}, nil
 		},
 		Props: []*Prop{
-			str("url", "the InfluxDB server (tickrun; Kapacitor takes it from its configuration)", func(n *influxDBOutNode, s string) { n.url = s }),
+			str("url", "the InfluxDB server (tickrun's own; Kapacitor takes it from [[influxdb]])", func(n *influxDBOutNode, s string) { n.url = s }),
+			str("cluster", "the [[influxdb]] section of kapacitor.conf to write to", func(n *influxDBOutNode, s string) { n.cluster = s }),
 			str("database", "database to write to", func(n *influxDBOutNode, s string) { n.db = s }),
 			str("retentionPolicy", "retention policy to write to", func(n *influxDBOutNode, s string) { n.rp = s }),
 			str("measurement", "measurement name to write (default: the point's)", func(n *influxDBOutNode, s string) { n.measurement = s }),
@@ -75,10 +81,7 @@ func init() {
 				return nil
 			}),
 			propDuration("flushInterval", "accepted; tickrun writes when the buffer is full and at the end of the input", func(*influxDBOutNode, time.Duration) error { return nil }),
-			propNone("create", "create the database before the first write", func(n *influxDBOutNode) { n.create = true }),
-			propString("cluster", "not supported by tickrun", func(*influxDBOutNode, string) error {
-				return errors.New("property \"cluster\" of influxDBOut is not supported by tickrun: give the server with .url('http://host:8086')")
-			}),
+			propNone("create", "create the database (and retention policy) before the first write", func(n *influxDBOutNode) { n.create = true }),
 		},
 	})
 }
@@ -87,67 +90,85 @@ func (n *influxDBOutNode) validate() error {
 	if n.db == "" {
 		return errors.New("influxDBOut needs a database: .database('name')")
 	}
-	if u, err := url.Parse(n.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("url: want an http:// or https:// URL, got %q", n.url)
+	if n.url != "" {
+		if u, err := url.Parse(n.url); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("url: want an http:// or https:// URL, got %q", n.url)
+		}
 	}
 	return nil
 }
 
-// writeURL is the /write endpoint with the node's query parameters.
-func (n *influxDBOutNode) writeURL() string {
-	q := url.Values{"db": {n.db}, "precision": {n.precision}}
-	if n.rp != "" {
-		q.Set("rp", n.rp)
+// target returns the configuration the node writes with: .url(), else
+// the [[influxdb]] section (.cluster() or the default), else
+// localhost:8086 when no InfluxDB is configured at all.
+func (n *influxDBOutNode) target(t *Task) (influx.Config, error) {
+	if n.url != "" {
+		return influx.Config{Name: "url", URLs: []string{n.url}, Timeout: 10 * time.Second}, nil
 	}
-	if n.consistency != "" {
-		q.Set("consistency", n.consistency)
+	if t.opts.Config != nil && t.opts.Config.Lenient && t.opts.InfluxDB == nil {
+		// tickrun check without a kapacitor.conf: any cluster will do.
+		return influx.Config{Name: "default", URLs: []string{"http://localhost:8086"}}, nil
 	}
-	return strings.TrimSuffix(n.url, "/") + "/write?" + q.Encode()
+	cfg, err := n.clients.config(n.cluster)
+	switch {
+	case errors.Is(err, errNoInfluxDB) && n.cluster == "":
+		return influx.Config{Name: "default", URLs: []string{"http://localhost:8086"}, Timeout: 10 * time.Second}, nil
+	case err != nil:
+		return influx.Config{}, err
+	}
+	return *cfg, nil
+}
+
+// precisionParam is the precision sent with the writes: ns unless the
+// script says.
+func (n *influxDBOutNode) precisionParam() string {
+	if n.precision == "" || n.precision == "n" {
+		return "ns"
+	}
+	return n.precision
 }
 
 func (n *influxDBOutNode) start(t *Task) error {
-	target := n.writeURL()
+	cfg, err := n.target(t)
+	if err != nil {
+		return err
+	}
+	req := influx.WriteRequest{Database: n.db, RetentionPolicy: n.rp, Precision: n.precisionParam(), Consistency: n.consistency}
+	target := strings.TrimSuffix(cfg.URLs[0], "/") + "/write?" + url.Values{"db": {n.db}, "rp": {n.rp},
+		"precision": {req.Precision}, "consistency": {n.consistency}}.Encode()
 	if t.opts.Deliver.Capture != nil {
 		n.out = &deliver.Capture{Kind: "influxDBOut", Target: target, Fn: t.opts.Deliver.Capture}
-	} else {
-		client := &http.Client{Timeout: 10 * time.Second}
-		created := !n.create
-		try := func(ctx context.Context, body []byte) error {
-			if !created {
-				if err := influxPost(ctx, client, strings.TrimSuffix(n.url, "/")+"/query?"+url.Values{"q": {"CREATE DATABASE " + strconv.Quote(n.db)}}.Encode(), nil); err != nil {
-					return err
-				}
-				created = true
-			}
-			return influxPost(ctx, client, target, body)
-		}
-		n.out = deliver.NewQueue("influxDBOut "+target, "", t.opts.Deliver, t.logf, try).Start()
-	}
-	t.outputs = append(t.outputs, output{c: n.out})
-	return nil
-}
-
-// influxPost sends one request; 5xx, 429 and network errors are retried.
-func influxPost(ctx context.Context, client *http.Client, u string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
-	if err != nil {
-		return deliver.Permanent(err)
-	}
-	req.Header.Set("Content-Type", "text/plain; charset=utf-8")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		t.outputs = append(t.outputs, output{c: n.out})
 		return nil
 	}
-	err = fmt.Errorf("HTTP %s: %s", resp.Status, strings.TrimSpace(string(msg)))
-	if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
+	client, err := influx.New(cfg)
+	if err != nil {
 		return err
 	}
-	return deliver.Permanent(err)
+	created := !n.create
+	try := func(ctx context.Context, body []byte) error {
+		if !created {
+			created = true
+			stmt := "CREATE DATABASE " + influx.QuoteIdent(n.db)
+			if n.rp != "" {
+				stmt += " WITH NAME " + influx.QuoteIdent(n.rp)
+			}
+			if _, err := client.Query(ctx, influx.QueryRequest{Command: stmt}); err != nil {
+				t.logf("%s: failed to create database %q: %v task=%s", n.name, n.db, err, t.name)
+			}
+		}
+		w := req
+		w.Body = body
+		err := client.Write(ctx, w)
+		var ie *influx.Error
+		if errors.As(err, &ie) && ie.Status != 0 && ie.Status != http.StatusTooManyRequests && ie.Status < 500 {
+			return deliver.Permanent(err) // the same body would get the same answer
+		}
+		return err
+	}
+	n.out = deliver.NewQueue("influxDBOut "+target, "", t.opts.Deliver, t.logf, try).Start()
+	t.outputs = append(t.outputs, output{c: n.out})
+	return nil
 }
 
 func (n *influxDBOutNode) point(p *Point) {

@@ -72,10 +72,10 @@ func TestInfluxDBOutNode(t *testing.T) {
 	_, stats := runScript(t, `stream|from().measurement('cpu')|influxDBOut().url('`+srv.URL+`').database('mydb').retentionPolicy('rp1').measurement('cpu copy').tag('src', 'tick run').precision('s').buffer(2)`,
 		"cpu,host=a v=1.5,s=\"q\\\"x\" 1700000000000000000\ncpu,host=b v=2i,ok=true 1700000001000000000\ncpu,host=c v=3 1700000002000000000\n")
 	assert.Equal(t, []string{
-		"POST /write?db=mydb&precision=s&rp=rp1 text/plain; charset=utf-8 \n" +
+		"POST /write?consistency=&db=mydb&precision=s&rp=rp1 application/octet-stream \n" +
 			`cpu\ copy,host=a,src=tick\ run s="q\"x",v=1.5 1700000000` + "\n" +
 			`cpu\ copy,host=b,src=tick\ run ok=true,v=2i 1700000001` + "\n",
-		"POST /write?db=mydb&precision=s&rp=rp1 text/plain; charset=utf-8 \n" +
+		"POST /write?consistency=&db=mydb&precision=s&rp=rp1 application/octet-stream \n" +
 			`cpu\ copy,host=c,src=tick\ run v=3 1700000002` + "\n",
 	}, rec.reqs)
 	require.Len(t, stats, 1)
@@ -86,7 +86,7 @@ func TestInfluxDBOutNode(t *testing.T) {
 func TestOutputNodeErrors(t *testing.T) {
 	for src, want := range map[string]string{
 		`stream|from()|influxDBOut()`:                                 "influxDBOut needs a database",
-		`stream|from()|influxDBOut().database('d').cluster('c')`:      `property "cluster" of influxDBOut is not supported by tickrun`,
+		`stream|from()|influxDBOut().database('d').cluster('c')`:      `no InfluxDB is configured`,
 		`stream|from()|httpPost()`:                                    "httpPost needs a URL",
 		`stream|from()|httpPost('http://127.0.0.1:1').codeField('c')`: `property "codeField" of httpPost is not supported by tickrun`,
 	} {

@@ -31,7 +31,7 @@ func TestRegistryCoversSpec(t *testing.T) {
 		assert.False(t, unsupportedNodes[m], "node %q is registered and also listed as unsupported", m)
 	}
 	var scripts strings.Builder
-	for _, glob := range []string{"testdata/golden/*/script.tick", "../testdata/conformance/*/script.tick"} {
+	for _, glob := range []string{"testdata/golden/*/script.tick", "../testdata/conformance/*/script.tick", "../testdata/batch-cases/*/script.tick"} {
 		files, err := filepath.Glob(glob)
 		require.NoError(t, err)
 		for _, f := range files {
@@ -43,7 +43,7 @@ func TestRegistryCoversSpec(t *testing.T) {
 	all := scripts.String()
 	for m := range registry {
 		switch m {
-		case "stream", "batch", "query": // sources; batch tasks are checked, not run
+		case "stream", "batch": // sources
 			continue
 		}
 		assert.True(t, strings.Contains(all, "|"+m+"(") || m == "stats" && strings.Contains(all, "|deadman("),

@@ -152,6 +152,7 @@ type value struct {
 	star     bool           // *
 	ref      *ast.Reference // a reference used outside a lambda (always an error)
 	broken   bool           // a variable whose definition failed (already reported)
+	call     *ast.Call      // time(d[, offset]) of a batch query's groupBy
 }
 
 // compiled is a lambda argument: its source and its compiled form.

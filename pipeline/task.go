@@ -16,6 +16,7 @@ import (
 	"github.com/tickrun/tickrun/pipeline/alert"
 	"github.com/tickrun/tickrun/pipeline/deliver"
 	"github.com/tickrun/tickrun/pipeline/handler"
+	"github.com/tickrun/tickrun/pipeline/influx"
 	"github.com/tickrun/tickrun/pipeline/kapconf"
 	"github.com/tickrun/tickrun/pipeline/lineproto"
 	"github.com/tickrun/tickrun/pipeline/models"
@@ -97,6 +98,13 @@ type Options struct {
 	// deadman fires on a stream that went silent. Without it (tickrun run)
 	// they run on the data's clock and a replay is reproducible.
 	WallClock bool
+	// InfluxDB are the InfluxDB servers batch queries and influxDBOut
+	// use (tickrun run --influxdb); nil takes the [[influxdb]] sections
+	// of Config.
+	InfluxDB []influx.Config
+	// VarValues are typed var values, as from Kapacitor's vars file
+	// (ParseVars); a name in Vars as well takes the Vars string.
+	VarValues map[string]Var
 }
 
 // Stats counts what a task has done.
@@ -425,6 +433,7 @@ func (t *Task) WriteLineProtocol(r io.Reader, db, rp string, precision lineproto
 // delivered or ctx is done. The task's handlers are unsubscribed from a
 // shared registry; a registry of its own is drained too.
 func (t *Task) Close(ctx context.Context) error {
+	t.stopBatches() // batch_run.go: the wall-clock queries take t.mu
 	t.mu.Lock()
 	if t.closed {
 		t.mu.Unlock()

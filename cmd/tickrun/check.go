@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 
 	"github.com/tickrun/tickrun/ast"
 	"github.com/tickrun/tickrun/pipeline"
@@ -19,6 +20,7 @@ type checkCmd struct {
 	Handler []string          `name:"handler" placeholder:"FILE" help:"Topic handler files to check too."`
 	Config  string            `name:"config" placeholder:"FILE" help:"A kapacitor.conf to check the scripts' handlers against (without it, every handler section counts as enabled)."`
 	Var     map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Values of typed script vars."`
+	Vars    string            `name:"vars" placeholder:"FILE" help:"A vars file as for kapacitor define -vars; without values for its typed vars a script is checked as a template."`
 	JSON    bool              `name:"json" help:"Print problems as JSON objects, one per line, for editors."`
 }
 
@@ -44,6 +46,17 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 	if conf == nil {
 		conf = &kapconf.Config{Lenient: true}
 	}
+	var given map[string]pipeline.Var
+	if c.Vars != "" {
+		data, err := os.ReadFile(c.Vars)
+		if err == nil {
+			given, err = pipeline.ParseVars(c.Vars, data)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "tickrun:", err)
+			return exitScript
+		}
+	}
 	for _, path := range c.Scripts {
 		src, err := os.ReadFile(path)
 		if err != nil {
@@ -52,7 +65,8 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 			continue
 		}
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, Handlers: handlers, Config: conf})
+		values, template := c.templateVars(path, string(src), given)
+		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, VarValues: values, Handlers: handlers, Config: conf})
 		if err == nil {
 			task.Close(context.Background())
 		}
@@ -87,7 +101,53 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 		}
 		if !c.JSON {
 			fmt.Fprintf(stdout, "%s: ok\n", path)
+			if template != nil {
+				printTemplate(stdout, template)
+			}
 		}
 	}
 	return code
+}
+
+// templateVars returns the var values to check a script with: those
+// given, and for a template (typed vars with no value given) a
+// placeholder of each missing var's type, with the template's vars to
+// report; vars is nil for a script that is not a template.
+func (c *checkCmd) templateVars(path, src string, given map[string]pipeline.Var) (map[string]pipeline.Var, []pipeline.VarInfo) {
+	decl, err := pipeline.DeclaredVars(path, src)
+	if err != nil {
+		return given, nil // Compile reports the syntax error
+	}
+	values := map[string]pipeline.Var{}
+	for k, v := range given {
+		values[k] = v
+	}
+	template := false
+	for _, d := range decl {
+		_, byFlag := c.Var[d.Name]
+		_, byFile := given[d.Name]
+		if d.Required && !byFlag && !byFile {
+			template = true
+			values[d.Name] = pipeline.Placeholder(d.Name, d.Type)
+		}
+	}
+	if !template {
+		return given, nil
+	}
+	return values, decl
+}
+
+// printTemplate lists a template's vars as kapacitor show-template does.
+func printTemplate(w io.Writer, vars []pipeline.VarInfo) {
+	fmt.Fprintln(w, "  a template; its vars (a task gives them with --vars FILE or --var NAME=VALUE):")
+	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "  Name\tType\tDefault Value\tDescription")
+	for _, v := range vars {
+		def := v.Default
+		if v.Required {
+			def = "<required>"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", v.Name, v.Type, def, v.Description)
+	}
+	tw.Flush()
 }

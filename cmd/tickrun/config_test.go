@@ -35,7 +35,7 @@ func TestRunConfig(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code := run([]string{"run", "--config", conf, script}, strings.NewReader("cpu v=2 1\n"), &stdout, &stderr)
 	assert.Equal(t, exitOK, code, stderr.String())
-	assert.Contains(t, stderr.String(), "tickrun: kapacitor.conf: ignoring sections [http influxdb] (not used by tickrun)\n")
+	assert.Contains(t, stderr.String(), "tickrun: kapacitor.conf: ignoring sections [http] (not used by tickrun)\n")
 	assert.NotContains(t, stderr.String(), "SECRET")
 	assert.Contains(t, stderr.String(), "handler slack http://127.0.0.1:")
 	require.Len(t, bodies, 1)

@@ -17,8 +17,9 @@ import (
 )
 
 // conformanceDir holds the cases recorded from a real Kapacitor, copied
-// verbatim from shared/conformance: script.tick, input.lp, expected.jsonl,
-// optional *.yaml handler files and args.
+// verbatim from shared/conformance: script.tick (or template.tick and
+// vars.json), input.lp, expected.jsonl, optional *.yaml handler files and
+// args.
 const conformanceDir = "../../testdata/conformance"
 
 var updateExamples = flag.Bool("update", false, "rewrite examples/*/expected.jsonl")
@@ -76,7 +77,15 @@ type caseResult struct {
 func runCase(t *testing.T, dir string, extra ...string) caseResult {
 	t.Helper()
 	tmp := t.TempDir()
-	script := readFile(t, filepath.Join(dir, "script.tick"))
+	// A template case (template_vars) has template.tick and Kapacitor's
+	// vars file instead of script.tick: the task defined from them.
+	scriptFile := "script.tick"
+	var vars []string
+	if _, err := os.Stat(filepath.Join(dir, "template.tick")); err == nil {
+		scriptFile = "template.tick"
+		vars = []string{"--vars", filepath.Join(dir, "vars.json")}
+	}
+	script := readFile(t, filepath.Join(dir, scriptFile))
 	yamls, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 	texts := []string{script}
 	for _, y := range yamls {
@@ -108,11 +117,9 @@ func runCase(t *testing.T, dir string, extra ...string) caseResult {
 		require.NoError(t, os.WriteFile(p, []byte(texts[i+1]), 0o644))
 		args = append(args, "--handler", p)
 	}
+	args = append(args, vars...)
 	args = append(args, extra...)
 	args = append(args, scriptPath)
-	if _, err := os.Stat(filepath.Join(dir, "script.tick")); err != nil {
-		t.Fatalf("%s has no script.tick", dir)
-	}
 	input, err := os.Open(filepath.Join(dir, "input.lp"))
 	require.NoError(t, err)
 	defer input.Close()

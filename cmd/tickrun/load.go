@@ -42,6 +42,8 @@ type taskFlags struct {
 	Strict       bool              `name:"strict" help:"Exit 1 when any line of the input is bad (the good lines still run)."`
 	TemplateTime time.Duration     `name:"template-timeout" default:"100ms" help:"How long rendering one template of an event may take; an event over it is dropped and counted."`
 	TemplateSize int               `name:"template-max-size" default:"1048576" placeholder:"BYTES" help:"How much output one template of an event may produce; an event over it is dropped and counted."`
+
+	backtest bool // run --influxdb/--start/--stop/--past: input from InfluxDB (backtest.go)
 }
 
 // loaded is a compiled task and where its input points are written.
@@ -87,8 +89,8 @@ func (f *taskFlags) load(opts pipeline.Options, stderr io.Writer) (*loaded, int)
 		fmt.Fprint(stderr, task.ErrorText(err))
 		return nil, exitScript
 	}
-	if pos, ok := task.BatchPos(); ok {
-		fmt.Fprint(stderr, task.ErrorText(&ast.Error{Pos: pos, Msg: "batch tasks query InfluxDB, which tickrun cannot do: tickrun runs stream tasks only (tickrun check validates batch scripts)"}))
+	if pos, ok := task.BatchPos(); ok && !f.backtest {
+		fmt.Fprint(stderr, task.ErrorText(&ast.Error{Pos: pos, Msg: "a batch task queries InfluxDB over a time range: run it with --influxdb URL --start TIME [--stop TIME] (or --past 24h); it reads no stdin"}))
 		task.Close(context.Background())
 		return nil, exitScript
 	}

@@ -19,6 +19,7 @@ import (
 
 type runCmd struct {
 	taskFlags     `embed:""`
+	backtestFlags `embed:""`    // backtest.go
 	Print         bool          `name:"print" help:"Also write each alert event to stdout, one JSON per line."`
 	DrainTimeout  time.Duration `name:"drain-timeout" default:"30s" help:"How long to wait at the end for queued alerts to be delivered; what is left is dropped."`
 	QueueSize     int           `name:"queue-size" default:"10000" placeholder:"N" help:"Events queued per handler; when full, new events are dropped (handler files may set queue-size)."`
@@ -42,6 +43,9 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	if r.Print {
 		opts.OnEvent = func(_ *pipeline.Event, payload []byte) { out.print(payload) }
 	}
+	if code := r.prepare(&opts, stderr); code != exitOK {
+		return code
+	}
 	l, code := r.load(opts, stderr)
 	if l == nil {
 		return code
@@ -62,7 +66,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 	in, restore := interruptible(ctx, stdin)
 	defer restore()
 	progress := startProgress(l, in, stdin, stderr)
-	dec, code := l.feed(ctx, progress.reader, stderr)
+	bad, code := r.input(ctx, l, progress.reader, stderr)
 	progress.stop()
 	drain, cancel := context.WithTimeout(context.Background(), r.DrainTimeout)
 	defer cancel()
@@ -72,7 +76,7 @@ func (r *runCmd) run(stdin io.Reader, stdout, stderr io.Writer) int {
 			code = exitFailed
 		} // else the undelivered events are counted as dropped: exit 3 below
 	}
-	if r.summary(l.task, dec.BadLines(), stderr) > 0 && code == exitOK {
+	if r.summary(l.task, bad, stderr) > 0 && code == exitOK {
 		code = exitDropped
 	}
 	if out.failed() && code == exitOK {

@@ -177,7 +177,7 @@ func TestVarHints_issue16(t *testing.T) {
 	script = writeScript(t, "var threshold float\nstream|from()|alert().crit(lambda: \"v\" > threshold).details('')\n")
 	stderr.Reset()
 	require.Equal(t, 2, run([]string{"run", "--var", "thresold=5", script}, strings.NewReader(""), &stdout, &stderr))
-	assert.Contains(t, stderr.String(), `missing value for var "threshold". (a value was given for "thresold"?)`)
+	assert.Contains(t, stderr.String(), `missing value for var "threshold" of type float: give it with --vars FILE or --var threshold=VALUE (a value was given for "thresold"?)`)
 }
 
 // Issue 16: seconds-precision input without --precision s gave "0

@@ -27,6 +27,7 @@ type testCmd struct {
 	Verbose bool     `short:"v" name:"verbose" help:"Print every case with its time, and the stderr of failing runs."`
 	JSON    bool     `name:"json" help:"Print one JSON object per case (name, ok, seconds, failures) instead of text."`
 	JUnit   string   `name:"junit" placeholder:"FILE" help:"Also write the results as JUnit XML to FILE, for CI."`
+	Influx  string   `name:"influxdb" placeholder:"URL" help:"InfluxDB holding the input of backtest cases (a case with a range file); without it they are skipped."`
 	Dirs    []string `arg:"" name:"DIR" help:"Case folders (script.tick, input.lp, expected.jsonl, optional *.yaml handler files, kapacitor.conf and args), or folders holding such folders."`
 }
 
@@ -42,6 +43,7 @@ const unhandledTarget = "\xff(no handler)"
 type testResult struct {
 	Name     string   `json:"name"`
 	OK       bool     `json:"ok"`
+	Skipped  string   `json:"skipped,omitempty"` // why the case did not run
 	Seconds  float64  `json:"seconds"`
 	Failures []string `json:"failures,omitempty"`
 	stderr   string
@@ -89,21 +91,26 @@ func (c *testCmd) run(stdout, stderr io.Writer) int {
 		return exitScript
 	}
 	var results []testResult
-	passed, failed := 0, 0
+	passed, failed, skipped := 0, 0, 0
 	enc := json.NewEncoder(stdout)
 	for _, dir := range cases {
 		start := time.Now()
 		r := c.runCase(dir)
 		r.Name, r.Seconds = dir, time.Since(start).Seconds()
 		results = append(results, r)
-		if r.OK {
+		switch {
+		case r.Skipped != "":
+			skipped++
+		case r.OK:
 			passed++
-		} else {
+		default:
 			failed++
 		}
 		switch {
 		case c.JSON:
 			enc.Encode(r)
+		case r.Skipped != "":
+			fmt.Fprintf(stdout, "skip %s (%s)\n", dir, r.Skipped)
 		case r.OK && c.Verbose:
 			fmt.Fprintf(stdout, "ok   %s (%.2fs)\n", dir, r.Seconds)
 		case r.OK:
@@ -121,7 +128,11 @@ func (c *testCmd) run(stdout, stderr io.Writer) int {
 		}
 	}
 	if !c.JSON {
-		fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+		if skipped > 0 {
+			fmt.Fprintf(stdout, "%d passed, %d failed, %d skipped\n", passed, failed, skipped)
+		} else {
+			fmt.Fprintf(stdout, "%d passed, %d failed\n", passed, failed)
+		}
 	}
 	if c.JUnit != "" {
 		if err := writeJUnit(c.JUnit, results); err != nil {
@@ -154,6 +165,17 @@ func (c *testCmd) runCase(dir string) testResult {
 	if a, err := os.ReadFile(filepath.Join(dir, "args")); err == nil {
 		args = append(args, strings.Fields(string(a))...)
 	}
+	if b, err := os.ReadFile(filepath.Join(dir, "range")); err == nil {
+		// A backtest case: its input is in InfluxDB, queried over the range.
+		if c.Influx == "" {
+			return testResult{OK: true, Skipped: "a backtest case: give --influxdb URL of an InfluxDB holding its input.lp"}
+		}
+		r := strings.Fields(string(b))
+		if len(r) != 2 {
+			return fail("range: want START STOP (RFC 3339), got %q", strings.TrimSpace(string(b)))
+		}
+		args = append(args, "--influxdb", c.Influx, "--start", r[0], "--stop", r[1])
+	}
 	handlers, _ := filepath.Glob(filepath.Join(dir, "*.y*ml"))
 	for _, h := range handlers {
 		args = append(args, "--handler", h)
@@ -178,6 +200,9 @@ func (c *testCmd) runCase(dir string) testResult {
 		got[unhandledTarget] = append(got[unhandledTarget], string(payload))
 	}
 	in, err := os.Open(filepath.Join(dir, "input.lp"))
+	if c.Influx != "" && fileExists(filepath.Join(dir, "range")) {
+		in, err = os.Open(os.DevNull) // the input is in InfluxDB
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -373,10 +398,14 @@ func writeJUnit(path string, results []testResult) error {
 		Message string `xml:"message,attr"`
 		Text    string `xml:",chardata"`
 	}
+	type skip struct {
+		Message string `xml:"message,attr"`
+	}
 	type testcase struct {
 		Name    string   `xml:"name,attr"`
 		Time    string   `xml:"time,attr"`
 		Failure *failure `xml:"failure,omitempty"`
+		Skipped *skip    `xml:"skipped,omitempty"`
 	}
 	type suite struct {
 		XMLName  xml.Name   `xml:"testsuite"`
@@ -388,7 +417,9 @@ func writeJUnit(path string, results []testResult) error {
 	s := suite{Name: "tickrun test", Tests: len(results)}
 	for _, r := range results {
 		tc := testcase{Name: r.Name, Time: strconv.FormatFloat(r.Seconds, 'f', 3, 64)}
-		if !r.OK {
+		if r.Skipped != "" {
+			tc.Skipped = &skip{Message: r.Skipped}
+		} else if !r.OK {
 			s.Failures++
 			tc.Failure = &failure{Message: clip(r.Failures[0], 200), Text: strings.Join(r.Failures, "\n")}
 		}

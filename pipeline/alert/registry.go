@@ -40,6 +40,7 @@ type Registry struct {
 	// restore, if set, gives the level a previous run left of an event
 	// id in a topic, for the previousLevel of the id's first event.
 	restore func(topic, id string) (Level, bool)
+	inhibit inhibitors // inhibit.go
 }
 
 // Topic is a named topic, or the anonymous topic of an alert node's own

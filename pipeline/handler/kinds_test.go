@@ -101,7 +101,8 @@ func TestHandlerFileOptionErrors(t *testing.T) {
 		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  in-flight: 0\n", "h.yaml:6: options.in-flight: want a positive integer, got 0"},
 		{"id: a\ntopic: t\nkind: tcp\noptions:\n  address: h:1\n  queue-size: x\n", "h.yaml:6: options.queue-size: want an integer, got x"},
 		{"id: a\ntopic: t\nkind: post\noptions:\n  url: http://h\n  timeout: 5 minutes\n", "h.yaml:6: options.timeout: want a duration such as 10s, got \"5 minutes\""},
-		{"id: a\ntopic: t\nkind: post\noptions:\n  endpoint: ep\n  url: http://h\n", "h.yaml:6: options.url: give the url or an endpoint of kapacitor.conf, not both"},
+		// An endpoint and a url: the url is the fallback (Kapacitor's httppost Handler), so it must be one.
+		{"id: a\ntopic: t\nkind: post\noptions:\n  endpoint: ep\n  url: ftp://h\n", `options.url: want an http:// or https:// URL, got "ftp://h"`},
 		{"id: a\ntopic: t\nkind: post\noptions:\n  timeout: 1s\n", "h.yaml:4: options: url: missing (give the url, or the endpoint of an [[httppost]] section of kapacitor.conf)"},
 		{"id: a\ntopic: t\nkind: exec\noptions:\n  args: [a]\n", "h.yaml:4: options: prog: missing"},
 		{"id: a\ntopic: t\nkind: exec\noptions:\n  prog: /bin/true\n  env: x\n", "h.yaml:4: options: exec handler has invalid keys: env"},

@@ -39,15 +39,18 @@ func init() {
 		Config: kapconf.Schema{Keys: map[string]kapconf.Kind{"endpoint": kapconf.String, "url": kapconf.URL, "headers": kapconf.Map, "basic-auth": kapconf.Any,
 			"alert-template": kapconf.Any, "alert-template-file": kapconf.Any, "row-template": kapconf.Any, "row-template-file": kapconf.Any},
 			Multi: true, NameKey: "endpoint", ByNameOnly: true, Lenient: map[string]any{"url": "http://127.0.0.1/"}},
+		// As in Kapacitor (services/httppost Handler), an endpoint named
+		// in kapacitor.conf wins over the url, and the url is the fallback
+		// when the endpoint is not defined: .post(url).endpoint(name).
 		check: func(o opts) error {
+			_, hasURL := o["url"]
 			if _, ok := o["endpoint"]; ok {
 				if _, err := o.string("endpoint", true); err != nil {
 					return err
 				}
-				if _, ok := o["url"]; ok {
-					return fmt.Errorf("url: give the url or an endpoint of kapacitor.conf, not both")
+				if !hasURL {
+					return nil
 				}
-				return nil
 			}
 			raw, err := o.string("url", true)
 			if err != nil {
@@ -60,16 +63,18 @@ func init() {
 		},
 		open: func(o opts, env *Env) (*endpoint, error) {
 			p := &Poster{}
-			p.URL, _ = o.string("url", true)
+			p.URL, _ = o.string("url", false)
 			p.Headers, _ = o.headers("headers")
 			target := p.URL
 			if ep, _ := o.string("endpoint", false); ep != "" {
 				u, h, err := Endpoint(env.Config, ep)
-				if err != nil {
+				switch {
+				case err == nil:
+					p.URL, p.Headers, target = u, append(h, p.Headers...), "endpoint "+ep
+					p.Redact = target
+				case p.URL == "":
 					return nil, err
 				}
-				p.URL, p.Headers, target = u, append(h, p.Headers...), "endpoint "+ep
-				p.Redact = target
 			}
 			timeout, _ := o.duration("timeout", 10*time.Second)
 			p.CaptureResponse, _ = o.bool("capture-response")

@@ -43,6 +43,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.InsecureSkipVerify {
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // #nosec G402 -- the user asked for it in kapacitor.conf
 	}
+	tr.DisableCompression = cfg.Uncompressed
 	c.http = &http.Client{Timeout: cfg.Timeout, Transport: tr}
 	if c.cfg.UserAgent == "" {
 		c.cfg.UserAgent = "tickrun"
@@ -173,6 +174,10 @@ func (c *Client) Write(ctx context.Context, w WriteRequest) error {
 	}
 	return nil
 }
+
+// QuoteIdent quotes an InfluxQL identifier where it needs quotes, as
+// Kapacitor writes the names in the statements it makes.
+func QuoteIdent(name string) string { return influxql.QuoteIdent(name) }
 
 // CreateDatabase runs CREATE DATABASE for name (quoted as InfluxQL needs);
 // InfluxDB accepts it when the database already exists.
