@@ -40,12 +40,18 @@ var allowedDeps = map[string]policy{
 	"pipeline/kapconf":   {third: []string{"github.com/pelletier/go-toml/v2"}},
 	"pipeline/deliver":   {testOurs: []string{"internal/testsink"}},
 	"pipeline/alert":     {ours: []string{"ast", "eval", "parser", "pipeline/models", "pipeline/deliver"}},
+	// The MQTT, Kafka and SNMP kinds speak their protocols with the
+	// libraries named (issue 14).
 	"pipeline/handler": {ours: []string{"ast", "pipeline/alert", "pipeline/deliver", "pipeline/kapconf"},
-		third: []string{"go.yaml.in/yaml/v3"}, testOurs: []string{"internal/testsink"}},
+		third:    []string{"go.yaml.in/yaml/v3", "github.com/eclipse/paho.mqtt.golang", "github.com/twmb/franz-go", "github.com/gosnmp/gosnmp"},
+		testOurs: []string{"internal/testsink", "internal/mqtttest"}},
 	"pipeline": {ours: []string{"ast", "eval", "parser", "pipeline/models", "pipeline/lineproto", "pipeline/kapconf",
 		"pipeline/deliver", "pipeline/alert", "pipeline/handler", "pipeline/influx", "pipeline/udf"},
 		third:    []string{"go.yaml.in/yaml/v3"},
-		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/influxtest"}, testThird: []string{"github.com/emersion/go-smtp"}},
+		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/influxtest", "internal/mqtttest"},
+		// The receivers of the golden handler tests: an SMTP server, a
+		// Kafka cluster in process and an SNMP trap listener.
+		testThird: []string{"github.com/emersion/go-smtp", "github.com/twmb/franz-go", "github.com/gosnmp/gosnmp"}},
 
 	"cmd/tickrun": {ours: []string{"ast", "eval", "parser", "pipeline", "pipeline/models", "pipeline/lineproto",
 		"pipeline/kapconf", "pipeline/deliver", "pipeline/alert", "pipeline/handler", "pipeline/influx", "server", "server/config"},
@@ -61,6 +67,8 @@ var allowedDeps = map[string]policy{
 		testOurs: []string{"ast", "parser", "internal/influxtest"}},
 	// A real influxd for tests: no package of ours, so any test may use it.
 	"internal/influxtest": {},
+	// A real mosquitto and an MQTT subscriber for tests, likewise.
+	"internal/mqtttest": {third: []string{"github.com/eclipse/paho.mqtt.golang"}},
 	// Kapacitor's UDF agent protocol and its processes (issue 14): no
 	// package of ours; the udf node of pipeline wires it.
 	"pipeline/udf": {third: []string{"github.com/influxdata/kapacitor/udf/agent", "google.golang.org/protobuf"}},
@@ -70,7 +78,7 @@ var allowedDeps = map[string]policy{
 	"server": {ours: []string{"ast", "pipeline", "pipeline/models", "pipeline/lineproto", "pipeline/alert", "pipeline/deliver", "pipeline/influx",
 		"pipeline/handler", "pipeline/kapconf", "server/api", "server/config", "server/load", "server/store", "server/tickscript"},
 		third:    []string{"github.com/prometheus/client_golang"},
-		testOurs: []string{"internal/testsink", "internal/tickgen"}, testThird: []string{"github.com/prometheus/common", "github.com/prometheus/client_model"}},
+		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/influxtest"}, testThird: []string{"github.com/prometheus/common", "github.com/prometheus/client_model"}},
 	"server/api":        {ours: []string{"server/store", "server/tickscript"}, third: []string{"github.com/evanphx/json-patch/v5", "golang.org/x/crypto"}},
 	"server/config":     {third: []string{"github.com/pelletier/go-toml/v2"}},
 	"server/load":       {ours: []string{"server/store"}, third: []string{"go.yaml.in/yaml/v3"}},
@@ -81,7 +89,7 @@ var allowedDeps = map[string]policy{
 const module = "github.com/tickrun/tickrun/"
 
 // testOnly are packages only test files may import.
-var testOnly = []string{"internal/testsink", "internal/influxtest"}
+var testOnly = []string{"internal/testsink", "internal/influxtest", "internal/mqtttest"}
 
 func TestDependencyDirection(t *testing.T) {
 	for pkg, pol := range allowedDeps {

@@ -499,10 +499,5 @@ var unsupportedNodes = map[string]bool{}
 
 // unsupportedProps are Kapacitor properties tickrun rejects by name.
 var unsupportedProps = map[string]bool{
-	"alert.pagerDuty": true,
-	"alert.opsGenie":  true, "alert.hipChat": true,
-	"alert.alerta": true, "alert.sensu": true, "alert.pushover": true, "alert.talk": true,
-	"alert.mqtt": true, "alert.snmpTrap": true, "alert.kafka": true,
-	"alert.serviceNow": true, "alert.bigPanda": true, "alert.zenoss": true,
-	"alert.servicenow": true, "alert.all": false,
+	"alert.all": false,
 }

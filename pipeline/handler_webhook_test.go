@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +27,7 @@ import (
 // hookRequest is one request a test webhook server saw.
 type hookRequest struct {
 	Method, Path, ContentType, Accept, Body string
+	Auth                                    string // the Authorization header
 }
 
 // String renders a request as the golden files hold it.
@@ -33,6 +35,9 @@ func (r hookRequest) String() string {
 	s := r.Method + " " + r.Path + "\nContent-Type: " + r.ContentType + "\n"
 	if r.Accept != "" {
 		s += "Accept: " + r.Accept + "\n"
+	}
+	if r.Auth != "" {
+		s += "Authorization: " + r.Auth + "\n"
 	}
 	s += "\n" + r.Body
 	if !strings.HasSuffix(r.Body, "\n") {
@@ -51,7 +56,7 @@ func hookServer(t *testing.T, status func(n int) int) (*httptest.Server, func() 
 		b, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		n := len(reqs)
-		reqs = append(reqs, hookRequest{r.Method, r.URL.RequestURI(), r.Header.Get("Content-Type"), r.Header.Get("Accept"), string(b)})
+		reqs = append(reqs, hookRequest{r.Method, r.URL.RequestURI(), r.Header.Get("Content-Type"), r.Header.Get("Accept"), string(b), r.Header.Get("Authorization")})
 		mu.Unlock()
 		w.WriteHeader(status(n))
 	}))
@@ -86,8 +91,8 @@ func TestSlackHandler(t *testing.T) {
 	conf := "[slack]\n  enabled = true\n  url = \"$SERVER/services/T0/B0/SECRET\"\n  channel = \"#alerts\"\n"
 	task, _ := runWithConfig(t, alertScript+"\t\t.slack().channel('#ops').iconEmoji(':fire:')\n", conf, srv.URL, 2, 0)
 	want := []hookRequest{
-		{"POST", "/services/T0/B0/SECRET", "application/json", "", `{"as_user":false,"attachments":[{"fallback":"cpu/h1 is CRITICAL","color":"danger","text":"cpu/h1 is CRITICAL","mrkdwn_in":["text"]}],"channel":"#ops","icon_emoji":":fire:","text":"","username":"kapacitor"}` + "\n"},
-		{"POST", "/services/T0/B0/SECRET", "application/json", "", `{"as_user":false,"attachments":[{"fallback":"cpu/h1 is OK","color":"good","text":"cpu/h1 is OK","mrkdwn_in":["text"]}],"channel":"#ops","icon_emoji":":fire:","text":"","username":"kapacitor"}` + "\n"},
+		{"POST", "/services/T0/B0/SECRET", "application/json", "", `{"as_user":false,"attachments":[{"fallback":"cpu/h1 is CRITICAL","color":"danger","text":"cpu/h1 is CRITICAL","mrkdwn_in":["text"]}],"channel":"#ops","icon_emoji":":fire:","text":"","username":"kapacitor"}` + "\n", ""},
+		{"POST", "/services/T0/B0/SECRET", "application/json", "", `{"as_user":false,"attachments":[{"fallback":"cpu/h1 is OK","color":"good","text":"cpu/h1 is OK","mrkdwn_in":["text"]}],"channel":"#ops","icon_emoji":":fire:","text":"","username":"kapacitor"}` + "\n", ""},
 	}
 	assert.Equal(t, want, reqs())
 	st := task.HandlerStats()
@@ -135,7 +140,7 @@ func TestWebhookHandlerFile(t *testing.T) {
 	require.NoError(t, task.Write("telegraf", "autogen", "cpu", nil, map[string]any{"v": 1.0}, time.Unix(1, 0)))
 	require.NoError(t, task.Close(context.Background()))
 	assert.Equal(t, []hookRequest{{"POST", "/bot123:SECRET/sendMessage", "application/json", "",
-		`{"chat_id":"-42","disable_notification":true,"parse_mode":"HTML","text":"hi \u003cb\u003e"}` + "\n"}}, reqs())
+		`{"chat_id":"-42","disable_notification":true,"parse_mode":"HTML","text":"hi \u003cb\u003e"}` + "\n", ""}}, reqs())
 }
 
 func TestWebhookConfigErrors(t *testing.T) {
@@ -173,8 +178,10 @@ func TestGlobalHandlers(t *testing.T) {
 }
 
 // TestHandlerGolden runs testdata/handlers/<kind>: script.tick over
-// input.lp with kapacitor.conf ($SERVER is the test server's URL) and
-// compares the requests with expected.txt (-update rewrites it).
+// input.lp with kapacitor.conf ($SERVER is the test server's URL, $SENSU,
+// $MQTT, $KAFKA and $SNMP the other receivers') and the handler files
+// *.yaml, and compares what the receivers got with expected.txt (-update
+// rewrites it).
 func TestHandlerGolden(t *testing.T) {
 	dirs, err := filepath.Glob("testdata/handlers/*")
 	require.NoError(t, err)
@@ -182,43 +189,94 @@ func TestHandlerGolden(t *testing.T) {
 	require.NotEmpty(t, dirs)
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
-			read := func(name string) string {
-				b, err := os.ReadFile(filepath.Join(dir, name))
+			var handlers []*handler.Spec
+			files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+			sort.Strings(files)
+			for _, f := range files {
+				spec, err := handler.LoadFile(f)
 				require.NoError(t, err)
-				return string(b)
+				handlers = append(handlers, spec)
 			}
-			srv, reqs := hookServer(t, always(200))
-			mails, smtpHost, smtpPort := startSMTP(t, 0)
-			conf := strings.NewReplacer("$SERVER", srv.URL, "$SMTP_HOST", smtpHost, "$SMTP_PORT", smtpPort).Replace(read("kapacitor.conf"))
-			c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
-			require.NoError(t, err)
-			task, err := Compile("cpu_alert", "script.tick", read("script.tick"), Options{Config: c, Deliver: fastDelivery, Server: ServerInfo{Hostname: "localhost"}})
-			require.NoError(t, err)
-			dec := lineproto.NewDecoder(strings.NewReader(read("input.lp")))
-			dec.Database, dec.RP = "telegraf", "autogen"
-			for {
-				p, err := dec.Next()
-				require.NoError(t, err)
-				if p == nil {
-					break
-				}
-				require.NoError(t, task.WritePoint(p))
-			}
-			require.NoError(t, task.Close(context.Background()))
-			var got strings.Builder
-			for _, r := range reqs() {
-				got.WriteString(r.String())
-			}
-			for _, m := range mails.received() {
-				got.WriteString("MAIL FROM:<" + m.From + "> RCPT TO:<" + strings.Join(m.To, ">,<") + ">\n\n" + strings.ReplaceAll(m.Data, "\r\n", "\n") + "---\n")
-			}
+			got := runGolden(t, dir, readFile(t, dir, "script.tick"), handlers)
 			if f := flag.Lookup("update"); f != nil && f.Value.String() == "true" {
-				require.NoError(t, os.WriteFile(filepath.Join(dir, "expected.txt"), []byte(got.String()), 0o644))
+				require.NoError(t, os.WriteFile(filepath.Join(dir, "expected.txt"), []byte(got), 0o644))
 				return
 			}
-			assert.Equal(t, read("expected.txt"), got.String())
+			assert.Equal(t, readFile(t, dir, "expected.txt"), got)
 		})
 	}
+}
+
+// TestHandlerFilesMatchScripts: the handler file equivalent-handler.yml of
+// a golden case, subscribed to the topic cpu of the case's script whose
+// handler property is replaced by .topic('cpu'), sends exactly what the
+// script sends.
+func TestHandlerFilesMatchScripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/handlers/*/equivalent-handler.yml")
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	for _, f := range files {
+		dir := filepath.Dir(f)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			spec, err := handler.LoadFile(f)
+			require.NoError(t, err)
+			k, ok := handler.Lookup(spec.Kind)
+			require.True(t, ok)
+			script := readFile(t, dir, "script.tick")
+			at := strings.Index(script, "\n        ."+k.Property.Name+"(")
+			require.Positive(t, at, "the script has no .%s()", k.Property.Name)
+			script = script[:at] + "\n        .topic('cpu')\n"
+			assert.Equal(t, readFile(t, dir, "expected.txt"), runGolden(t, dir, script, []*handler.Spec{spec}))
+		})
+	}
+}
+
+func readFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	require.NoError(t, err)
+	return string(b)
+}
+
+// runGolden runs script over the case's input with its kapacitor.conf and
+// handlers, and renders what the receivers got.
+func runGolden(t *testing.T, dir, script string, handlers []*handler.Spec) string {
+	t.Helper()
+	srv, reqs := hookServer(t, always(200))
+	mails, smtpHost, smtpPort := startSMTP(t, 0)
+	raw := readFile(t, dir, "kapacitor.conf")
+	r := goldenReceivers(t, raw)
+	conf := strings.NewReplacer("$SERVER", srv.URL, "$SMTP_HOST", smtpHost, "$SMTP_PORT", smtpPort,
+		"$SENSU", r.sensuAddr(), "$MQTT", r.mqttURL(), "$KAFKA", r.kafkaBrokers(), "$SNMP", r.snmpAddr()).Replace(raw)
+	c, err := kapconf.Parse("kapacitor.conf", []byte(conf))
+	require.NoError(t, err)
+	task, err := Compile("cpu_alert", "script.tick", script, Options{Config: c, Deliver: fastDelivery, Server: ServerInfo{Hostname: "localhost"}, Handlers: handlers})
+	require.NoError(t, err)
+	dec := lineproto.NewDecoder(strings.NewReader(readFile(t, dir, "input.lp")))
+	dec.Database, dec.RP = "telegraf", "autogen"
+	for {
+		p, err := dec.Next()
+		require.NoError(t, err)
+		if p == nil {
+			break
+		}
+		require.NoError(t, task.WritePoint(p))
+	}
+	require.NoError(t, task.Close(context.Background()))
+	var got strings.Builder
+	for _, st := range task.HandlerStats() {
+		if st.Dropped > 0 { // golden: the events a kind does not send
+			fmt.Fprintf(&got, "DROPPED by %s: %d\n---\n", strings.SplitN(st.Name, " ", 2)[0], st.Dropped)
+		}
+	}
+	for _, r := range reqs() {
+		got.WriteString(r.String())
+	}
+	for _, m := range mails.received() {
+		got.WriteString("MAIL FROM:<" + m.From + "> RCPT TO:<" + strings.Join(m.To, ">,<") + ">\n\n" + strings.ReplaceAll(m.Data, "\r\n", "\n") + "---\n")
+	}
+	got.WriteString(r.golden(t, task))
+	return got.String()
 }
 
 // [[httppost]] endpoints: .post().endpoint() and handler files with
@@ -277,8 +335,8 @@ func TestOpsGenie2AuthAndErrors(t *testing.T) {
 	assert.Equal(t, []string{"GenieKey KEY /v2/alerts", "GenieKey KEY /v2/alerts/Y3B1L2gx/notes?identifierType=alias"}, seen)
 
 	for _, tc := range []struct{ script, want string }{
-		{`stream|from()|alert().recipients('a')`, "1:23: .recipients() applies to the last .opsGenie2(); there is none before it"},
-		{`stream|from()|alert().teams('a')`, "1:23: .teams() applies to the last .opsGenie2(); there is none before it"},
+		{`stream|from()|alert().recipients('a')`, "1:23: .recipients() applies to the last .opsGenie() or .opsGenie2(); there is none before it"},
+		{`stream|from()|alert().teams('a')`, "1:23: .teams() applies to the last .opsGenie() or .opsGenie2(); there is none before it"},
 		{`stream|from()|alert().discord().embedTitle('{{ .ID }}')`, "1:44: .embedTitle(): embed-title: templates are not supported by tickrun"},
 		{`stream|from()|alert().avatarURL('x')`, "1:23: .avatarURL() applies to the last .discord(); there is none before it"},
 	} {

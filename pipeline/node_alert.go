@@ -29,7 +29,8 @@ type alertNode struct {
 	detT                                             string
 	tmpl                                             *alert.Templates
 	topic                                            string
-	handlers                                         []*handler.Spec // .tcp(), .log(), .slack(), ..., in script order
+	handlers                                         []*handler.Spec           // .tcp(), .log(), .slack(), ..., in script order
+	handlerPos                                       map[*handler.Spec]ast.Pos // where the script adds each handler
 	noRecoveries                                     bool
 	all                                              bool
 	levelTag, idTag                                  string
@@ -71,7 +72,7 @@ func init() {
 				states: newGroupTable[*alert.State](),
 			}, nil
 		},
-		Props: append([]*Prop{
+		Props: handlerProps(append([]*Prop{
 			levelProp("info", alert.Info, false), levelProp("warn", alert.Warning, false), levelProp("crit", alert.Critical, false),
 			levelProp("infoReset", alert.Info, true), levelProp("warnReset", alert.Warning, true), levelProp("critReset", alert.Critical, true),
 			tmplProp("id", "event id template", func(n *alertNode) (*string, *ast.Pos) { return &n.idT, &n.tmplPos[0] }),
@@ -110,7 +111,7 @@ func init() {
 			str("idField", "add the id as this field", func(n *alertNode, s string) { n.idField = s }),
 			str("messageField", "add the message as this field", func(n *alertNode, s string) { n.messageField = s }),
 			str("durationField", "add the duration (ns) as this field", func(n *alertNode, s string) { n.durationField = s }),
-		}, append(handlerProps(), inhibitProps()...)...),
+		}, inhibitProps()...)),
 	})
 }
 
@@ -161,6 +162,10 @@ func (n *alertNode) start(t *Task) error {
 		for _, spec := range n.handlers {
 			spec.Topic = name
 			if err := t.subscribe(spec); err != nil {
+				if pos, ok := n.handlerPos[spec]; ok {
+					k, _ := handler.Lookup(spec.Kind)
+					return &ast.Error{Pos: pos, Msg: "." + k.Property.Name + "(): " + err.Error()}
+				}
 				return err
 			}
 		}
@@ -371,7 +376,7 @@ func (n *alertNode) batch(b *Batch) {
 	if l == alert.OK && n.noRecoveries {
 		return
 	}
-	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b)}, l, s.Duration()); ev != nil {
+	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b), batch: true}, l, s.Duration()); ev != nil {
 		n.forwardBatch(b, ev)
 	}
 }
@@ -405,6 +410,17 @@ type eventSource struct {
 	fields      []Field
 	time        int64
 	data        Series
+	batch       bool // a batch's event: data has a row per point
+}
+
+// batchFields returns a copy of a batch event's triggering fields (never
+// nil), or nil for a stream event, whose data's row holds them
+// (alert.Event.TriggerFields).
+func (s *eventSource) batchFields() []Field {
+	if !s.batch {
+		return nil
+	}
+	return append([]Field{}, s.fields...)
 }
 
 // event renders the templates and builds the event.
@@ -433,6 +449,7 @@ func (n *alertNode) event(src eventSource, l alert.Level, d time.Duration) (*Eve
 	return &Event{
 		ID: id, Message: msg, Details: details, Time: src.time, Duration: d, Level: l,
 		Recoverable: !n.noRecoveries, Data: src.data, TaskName: n.task.name, Node: n.name,
+		Group: info.Group, Fields: src.batchFields(),
 	}, nil
 }
 

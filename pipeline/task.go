@@ -251,7 +251,7 @@ type output struct {
 // handlerEnv is what the task's handlers are built with.
 func (t *Task) handlerEnv() *handler.Env {
 	return &handler.Env{Config: t.opts.Config, Server: t.opts.Server, Deliver: t.opts.Deliver, Log: t.logf,
-		Topic: t.opts.KapacitorID + ":" + t.name}
+		Topic: t.opts.KapacitorID + ":" + t.name, Alerts: t.alerts}
 }
 
 // subscribe creates the handler spec describes and subscribes it to the

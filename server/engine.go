@@ -228,7 +228,7 @@ func (e *engine) subscribe(h store.Handler) error {
 	if err != nil {
 		return err
 	}
-	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic}
+	env := &handler.Env{Config: e.config(), Server: e.opts.Server, Deliver: e.opts.Deliver, Log: e.logf, Topic: h.Topic, Alerts: e.alerts}
 	// handler.Subscribe, with a count of the events handed to the
 	// handler: what it has not yet sent or dropped is its queue (/metrics).
 	m, err := spec.CompileMatch()

@@ -4,8 +4,10 @@
 // handler files (YAML or JSON, file.go), the schema of its kapacitor.conf
 // section and docs/handlers.md are derived. A kind turns events into
 // payloads and makes one delivery attempt; the queue, retries and
-// counters are package deliver's.
+// counters are package deliver's. The topic kinds (publish, aggregate)
+// hand events on to topics of the Env's alert registry instead.
 //
-// handler imports ast, alert, deliver and kapconf; it must not import
-// pipeline.
+// handler imports ast, alert, deliver and kapconf, and the protocol
+// libraries of its kinds (paho.mqtt.golang, franz-go, gosnmp); it must not
+// import pipeline.
 package handler

@@ -27,10 +27,7 @@ func Docs() string {
 		}
 		b.WriteString("| option | type | default | script property | meaning |\n|---|---|---|---|---|\n")
 		for _, o := range k.Options {
-			prop := ""
-			if o.Prop != "" {
-				prop = "`." + o.Prop + "()`"
-			}
+			prop := optionPropText(o)
 			for i, a := range k.propertyArgs() {
 				if a == o.Name {
 					prop = fmt.Sprintf("argument %d of `.%s()`", i+1, k.Property.Name)
@@ -68,7 +65,7 @@ func (k *Kind) propertyText() string {
 		args = append(args, k.Property.Variadic+"...")
 	}
 	s := strings.Join(args, ", ")
-	if k.Property.Optional {
+	if k.Property.Optional && s != "" {
 		s = "[" + s + "]"
 	}
 	return "`." + k.Property.Name + "(" + s + ")`"
@@ -86,4 +83,23 @@ func upper(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// optionPropText shows the properties that set an option, with their
+// arguments where they take more than one: `.data(oid, type, value)`.
+func optionPropText(o Option) string {
+	args := ""
+	switch o.Type {
+	case Map, Values:
+		args = "key, value"
+	case Records:
+		args = strings.Join(o.Fields, ", ")
+	}
+	var out []string
+	for _, name := range append([]string{o.Prop}, o.Also...) {
+		if name != "" {
+			out = append(out, "`."+name+"("+args+")`")
+		}
+	}
+	return strings.Join(out, " or ")
 }

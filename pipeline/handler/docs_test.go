@@ -42,3 +42,24 @@ func TestKindRowsComplete(t *testing.T) {
 		}
 	}
 }
+
+// A property several kinds share (.source() of .sensu() and
+// .serviceNow()) takes the same arguments for all of them: the alert node
+// checks its arguments once.
+func TestSharedPropertiesAgree(t *testing.T) {
+	seen := map[string]Option{}
+	for _, k := range Kinds() {
+		for _, o := range k.Options {
+			for _, name := range append([]string{o.Prop}, o.Also...) {
+				if name == "" {
+					continue
+				}
+				if first, ok := seen[name]; ok {
+					require.Equal(t, first.Type, o.Type, "%s.%s: .%s() is also a %s", k.Name, o.Name, name, first.Type)
+					require.Equal(t, first.Fields, o.Fields, "%s.%s: .%s()", k.Name, o.Name, name)
+				}
+				seen[name] = o
+			}
+		}
+	}
+}

@@ -69,11 +69,20 @@ const (
 	Duration                // a duration such as 10s (or nanoseconds)
 	Strings                 // a list of strings; the property appends its arguments
 	Map                     // a map of strings; the property takes a key and a value
+	// Values is a map of scalars (string, number or bool, as Alerta's
+	// attributes or Sensu's metadata); the property takes a key and a
+	// value of any of those types.
+	Values
+	// Records is a list of records with the string fields Option.Fields
+	// (SNMP trap data: oid, type, value); handler files give a list of
+	// mappings, and the property takes one argument per field and
+	// appends a record.
+	Records
 )
 
 // String names the type for docs.
 func (t OptType) String() string {
-	return [...]string{"string", "integer", "bool", "duration", "list of strings", "map of strings"}[t]
+	return [...]string{"string", "integer", "bool", "duration", "list of strings", "map of strings", "map of values", "list of records"}[t]
 }
 
 // Option is one option of a kind.
@@ -85,8 +94,17 @@ type Option struct {
 	// Prop is the alert-node property that sets the option on the
 	// node's last handler of the kind (.mode() of .log()); "" for none.
 	// Several kinds may share a property (.username() of .slack() and
-	// .discord()): it applies to the last handler of any of them.
+	// .discord()): it applies to the handler the property is chained to,
+	// else to the last handler of any of them. A Bool option's property
+	// takes no argument (true) or a boolean.
 	Prop string
+	// Also are other spellings of Prop that Kapacitor accepts, as its
+	// binder capitalizes the first letter to find a field: .URL() for
+	// .uRL().
+	Also []string
+	// Fields are the fields of a Records option's records, in the order
+	// of the property's arguments.
+	Fields []string
 }
 
 // commonOptions are accepted by every kind.
@@ -166,6 +184,18 @@ func (k *Kind) Validate(options map[string]any) error {
 	return nil
 }
 
+// ValidateOption checks the type of one option's value, for a script
+// property that sets it on a handler whose other options may still come
+// (.kafka().cluster('c') before .kafkaTopic('t')); the whole handler is
+// checked by Validate when the task starts.
+func (k *Kind) ValidateOption(name string, value any) error {
+	opt, ok := k.Option(name)
+	if !ok {
+		return fmt.Errorf("%s handler has no option %s", k.Name, name)
+	}
+	return opts{name: value}.check(opt)
+}
+
 // UnknownKind is the error for a kind tickrun does not have.
 func UnknownKind(kind string) error {
 	var names []string
@@ -188,6 +218,10 @@ type Env struct {
 	// Topic is the name of the topic the handler serves, for kinds that
 	// show it (Teams' card title of an event without id).
 	Topic string
+	// Alerts is the registry of topics the handler's events come from,
+	// for the kinds that publish events into topics (publish,
+	// aggregate); nil where there is none, and those kinds are errors.
+	Alerts *alert.Registry
 }
 
 // New checks options strictly and creates a handler of kind, delivering
@@ -207,6 +241,9 @@ func New(kind string, options map[string]any, env *Env) (alert.Handler, error) {
 	ep, err := k.open(o, env)
 	if err != nil {
 		return nil, err
+	}
+	if ep.event != nil {
+		return newEventHandler(kind, ep, env, o), nil
 	}
 	h := &sinkHandler{body: ep.body}
 	if env.Deliver.Capture != nil {
@@ -235,6 +272,11 @@ type endpoint struct {
 	// try needs besides it (OpsGenie's URL per event); captures see the
 	// body alone.
 	frame func(ev *alert.Event, body []byte) []byte
+	// event, if set, makes the kind one that takes events rather than
+	// payloads (publish, aggregate: they hand events on to topics): each
+	// event is queued and handed to event in the queue's goroutine; try
+	// and body are unused, finish still runs at the end.
+	event func(ev *alert.Event) error
 }
 
 // deliveryOptions are the env's delivery options with the handler's own

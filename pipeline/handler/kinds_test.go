@@ -106,7 +106,7 @@ func TestHandlerFileOptionErrors(t *testing.T) {
 		{"id: a\ntopic: t\nkind: post\noptions:\n  timeout: 1s\n", "h.yaml:4: options: url: missing (give the url, or the endpoint of an [[httppost]] section of kapacitor.conf)"},
 		{"id: a\ntopic: t\nkind: exec\noptions:\n  args: [a]\n", "h.yaml:4: options: prog: missing"},
 		{"id: a\ntopic: t\nkind: exec\noptions:\n  prog: /bin/true\n  env: x\n", "h.yaml:4: options: exec handler has invalid keys: env"},
-		{"id: a\ntopic: t\nkind: pagerduty\n", `h.yaml:3: kind: handler kind "pagerduty" is not supported by tickrun`},
+		{"id: a\ntopic: t\nkind: jira\n", `h.yaml:3: kind: handler kind "jira" is not supported by tickrun`},
 	} {
 		_, err := ParseFile("h.yaml", []byte(tc.file))
 		require.Error(t, err, tc.file)

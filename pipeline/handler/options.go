@@ -2,6 +2,7 @@ package handler
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -34,6 +35,10 @@ func (o opts) check(opt Option) error {
 		_, err = o.strings(opt.Name)
 	case Map:
 		_, err = o.headers(opt.Name)
+	case Values:
+		_, err = o.values(opt.Name)
+	case Records:
+		_, err = o.records(opt.Name, opt.Fields)
 	}
 	return err
 }
@@ -157,4 +162,89 @@ func (o opts) headers(key string) ([][2]string, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
 	return out, nil
+}
+
+// values reads a map of scalars: strings, numbers and bools.
+func (o opts) values(key string) (map[string]any, error) {
+	out := map[string]any{}
+	switch v := o[key].(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		for k, x := range v {
+			switch x.(type) {
+			case string, bool, int, int64, uint64, float64:
+				out[k] = x
+			default:
+				return nil, fmt.Errorf("%s: want a map of strings, numbers or booleans, %s is %v", key, k, x)
+			}
+		}
+	case map[string]string:
+		for k, x := range v {
+			out[k] = x
+		}
+	default:
+		return nil, fmt.Errorf("%s: want a map of strings, numbers or booleans, got %v", key, o[key])
+	}
+	return out, nil
+}
+
+// records reads a list of records with exactly the string fields given;
+// a number or bool value is taken as its text (YAML's value: 50).
+func (o opts) records(key string, fields []string) ([]map[string]string, error) {
+	var list []any
+	switch v := o[key].(type) {
+	case nil:
+		return nil, nil
+	case []map[string]string:
+		for _, r := range v {
+			list = append(list, r)
+		}
+	case []any:
+		list = v
+	default:
+		return nil, fmt.Errorf("%s: want a list of records with %v, got %v", key, fields, o[key])
+	}
+	out := make([]map[string]string, 0, len(list))
+	for i, x := range list {
+		rec := map[string]string{}
+		var m map[string]any
+		switch r := x.(type) {
+		case map[string]string:
+			m = map[string]any{}
+			for k, v := range r {
+				m[k] = v
+			}
+		case map[string]any:
+			m = r
+		default:
+			return nil, fmt.Errorf("%s: item %d: want a record with %v, got %v", key, i+1, fields, x)
+		}
+		for k, v := range m {
+			if !slices.Contains(fields, k) {
+				return nil, fmt.Errorf("%s: item %d: invalid key %s (want %v)", key, i+1, k, fields)
+			}
+			switch v := v.(type) {
+			case string:
+				rec[k] = v
+			case bool, int, int64, uint64, float64:
+				rec[k] = fmt.Sprint(v)
+			default:
+				return nil, fmt.Errorf("%s: item %d: %s: want a string, got %v", key, i+1, k, v)
+			}
+		}
+		for _, f := range fields {
+			if _, ok := rec[f]; !ok {
+				return nil, fmt.Errorf("%s: item %d: missing %s", key, i+1, f)
+			}
+		}
+		out = append(out, rec)
+	}
+	return out, nil
+}
+
+// errorf is an error about an option; it starts with the option's name,
+// which lets handler files point at the option's line.
+func errorf(option, format string, args ...any) error {
+	return fmt.Errorf("%s: %s", option, fmt.Sprintf(format, args...))
 }
