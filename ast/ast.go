@@ -243,43 +243,61 @@ func (*Chain) expr()       {}
 // Position implementations.
 
 // Position returns where the node starts.
-func (n *VarDecl) Position() Pos     { return n.Pos }
+func (n *VarDecl) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *DBRP) Position() Pos        { return n.Pos }
+func (n *DBRP) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *ExprStmt) Position() Pos    { return n.X.Position() }
+func (n *ExprStmt) Position() Pos { return n.X.Position() }
+
 // Position returns where the node starts.
-func (n *Ident) Position() Pos       { return n.Pos }
+func (n *Ident) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *IntLit) Position() Pos      { return n.Pos }
+func (n *IntLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *FloatLit) Position() Pos    { return n.Pos }
+func (n *FloatLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
 func (n *DurationLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *StringLit) Position() Pos   { return n.Pos }
+func (n *StringLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *BoolLit) Position() Pos     { return n.Pos }
+func (n *BoolLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *RegexLit) Position() Pos    { return n.Pos }
+func (n *RegexLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Star) Position() Pos        { return n.Pos }
+func (n *Star) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Reference) Position() Pos   { return n.Pos }
+func (n *Reference) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *ListLit) Position() Pos     { return n.Pos }
+func (n *ListLit) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Lambda) Position() Pos      { return n.Pos }
+func (n *Lambda) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Unary) Position() Pos       { return n.Pos }
+func (n *Unary) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Binary) Position() Pos      { return n.Pos }
+func (n *Binary) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Paren) Position() Pos       { return n.Pos }
+func (n *Paren) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Call) Position() Pos        { return n.Pos }
+func (n *Call) Position() Pos { return n.Pos }
+
 // Position returns where the node starts.
-func (n *Chain) Position() Pos       { return n.Pos }
+func (n *Chain) Position() Pos { return n.Pos }
 
 // Links returns the links of the chain ending at c, innermost (first
 // written) first: for `stream|from().measurement('cpu')`, the |from and
