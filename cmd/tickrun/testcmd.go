@@ -152,7 +152,8 @@ func fileExists(path string) bool {
 }
 
 func isCase(dir string) bool {
-	return fileExists(filepath.Join(dir, "script.tick")) && fileExists(filepath.Join(dir, "input.lp"))
+	script := fileExists(filepath.Join(dir, "script.tick")) || fileExists(filepath.Join(dir, "template.tick")) && fileExists(filepath.Join(dir, "vars.json"))
+	return script && fileExists(filepath.Join(dir, "input.lp"))
 }
 
 // runCase runs one case and reports the differences.
@@ -186,6 +187,9 @@ func (c *testCmd) runCase(dir string) testResult {
 	script, cleanup, err := caseScript(dir)
 	if err != nil {
 		return fail("%v", err)
+	}
+	if filepath.Base(script) == "template.tick" {
+		args = append(args, "--vars", filepath.Join(dir, "vars.json"))
 	}
 	defer cleanup()
 	args = append(args, script)
@@ -268,6 +272,11 @@ func (c *testCmd) runCase(dir string) testResult {
 // by the folder's absolute path.
 func caseScript(dir string) (path string, cleanup func(), err error) {
 	path, cleanup = filepath.Join(dir, "script.tick"), func() {}
+	if !fileExists(path) {
+		// A template case: the task defined from template.tick and its
+		// vars.json (given with --vars by runCase).
+		path = filepath.Join(dir, "template.tick")
+	}
 	src, err := os.ReadFile(path)
 	if err != nil || !bytes.Contains(src, []byte("/CASE_DIR")) {
 		return path, cleanup, err
