@@ -131,41 +131,49 @@ func (v taskJSON) fields(names []string) (map[string]any, error) {
 	return out, nil
 }
 
-// listParams reads pattern, fields, offset and limit.
-func listParams(r *http.Request) (pattern string, fields []string, offset, limit int, err error) {
+// listed answers the list requests of tasks and templates: the items
+// whose id matches the glob "pattern" ("" matches all), from "offset",
+// at most "limit" (100 by default), each with only the "fields" asked
+// for. On a bad parameter it writes a 400 answer and returns false.
+func listed[T any](w http.ResponseWriter, r *http.Request, all []T, id func(T) string, view func(T, []string) (map[string]any, error)) ([]map[string]any, bool) {
 	q := r.URL.Query()
-	pattern = q.Get("pattern")
-	if _, perr := path.Match(pattern, ""); perr != nil {
-		return "", nil, 0, 0, fmt.Errorf("invalid pattern: %v", perr)
+	pattern := q.Get("pattern")
+	if _, err := path.Match(pattern, ""); err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid pattern: %v", err))
+		return nil, false
 	}
-	fields = q["fields"]
-	offset, limit = 0, 100
-	if s := q.Get("offset"); s != "" {
-		if offset, err = strconv.Atoi(s); err != nil || offset < 0 {
-			return "", nil, 0, 0, fmt.Errorf("invalid offset parameter %q", s)
+	offset, limit := 0, 100
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"offset", &offset}, {"limit", &limit}} {
+		if s := q.Get(p.name); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid %s parameter %q", p.name, s))
+				return nil, false
+			}
+			*p.v = n
 		}
 	}
-	if s := q.Get("limit"); s != "" {
-		if limit, err = strconv.Atoi(s); err != nil || limit < 0 {
-			return "", nil, 0, 0, fmt.Errorf("invalid limit parameter %q", s)
+	var matched []T
+	for _, t := range all {
+		if match(pattern, id(t)) {
+			matched = append(matched, t)
 		}
 	}
-	return pattern, fields, offset, limit, nil
-}
-
-// match reports whether id matches a glob pattern ("" matches all).
-func match(pattern, id string) bool {
-	if pattern == "" {
-		return true
+	from := min(offset, len(matched))
+	to := min(from+limit, len(matched))
+	out := make([]map[string]any, 0, to-from)
+	for _, t := range matched[from:to] {
+		m, err := view(t, q["fields"])
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return nil, false
+		}
+		out = append(out, m)
 	}
-	ok, _ := path.Match(pattern, id)
-	return ok
-}
-
-// page applies offset and limit to n items.
-func page(n, offset, limit int) (int, int) {
-	start := min(offset, n)
-	return start, min(start+limit, n)
+	return out, true
 }
 
 // tasks serves /kapacitor/v1/tasks.
@@ -181,31 +189,16 @@ func (a *API) tasks(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listTasks(w http.ResponseWriter, r *http.Request) {
-	pattern, fields, offset, limit, err := listParams(r)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, err.Error())
-		return
-	}
 	all, err := a.opts.Store.Tasks()
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, err.Error())
 		return
 	}
-	var matched []store.Task
-	for _, t := range all {
-		if match(pattern, t.ID) {
-			matched = append(matched, t)
-		}
-	}
-	from, to := page(len(matched), offset, limit)
-	out := make([]map[string]any, 0, to-from)
-	for _, t := range matched[from:to] {
-		m, err := a.view(t, r.URL.Query().Get("script-format")).fields(fields)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
-		out = append(out, m)
+	format := r.URL.Query().Get("script-format")
+	out, ok := listed(w, r, all, func(t store.Task) string { return t.ID },
+		func(t store.Task, fields []string) (map[string]any, error) { return a.view(t, format).fields(fields) })
+	if !ok {
+		return
 	}
 	writeJSON(w, http.StatusOK, struct {
 		Tasks []map[string]any `json:"tasks"`
@@ -500,4 +493,13 @@ func (a *API) checkScriptSize(script string) error {
 		return fmt.Errorf("the TICKscript is %d bytes: the limit is %d bytes ([http] max-script-size)", len(script), max)
 	}
 	return nil
+}
+
+// match reports whether id matches a glob pattern ("" matches all).
+func match(pattern, id string) bool {
+	if pattern == "" {
+		return true
+	}
+	ok, _ := path.Match(pattern, id)
+	return ok
 }

@@ -101,31 +101,18 @@ func (v templateJSON) fields(names []string) (map[string]any, error) {
 func (a *API) templates(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {
 	case http.MethodGet:
-		pattern, fields, offset, limit, err := listParams(r)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, err.Error())
-			return
-		}
 		all, err := a.opts.Store.Templates()
 		if err != nil {
 			writeError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
-		var matched []store.Template
-		for _, t := range all {
-			if match(pattern, t.ID) {
-				matched = append(matched, t)
-			}
-		}
-		from, to := page(len(matched), offset, limit)
-		out := make([]map[string]any, 0, to-from)
-		for _, t := range matched[from:to] {
-			m, err := a.templateView(t, r.URL.Query().Get("script-format")).fields(fields)
-			if err != nil {
-				writeError(w, http.StatusBadRequest, err.Error())
-				return
-			}
-			out = append(out, m)
+		format := r.URL.Query().Get("script-format")
+		out, ok := listed(w, r, all, func(t store.Template) string { return t.ID },
+			func(t store.Template, fields []string) (map[string]any, error) {
+				return a.templateView(t, format).fields(fields)
+			})
+		if !ok {
+			return
 		}
 		writeJSON(w, http.StatusOK, struct {
 			Templates []map[string]any `json:"templates"`
