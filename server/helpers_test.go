@@ -11,12 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickrun/tickrun/internal/testsink"
 	"github.com/tickrun/tickrun/server"
 	"github.com/tickrun/tickrun/server/config"
 )
@@ -102,69 +102,24 @@ func (ts *testServer) do(method, path string, headers [][2]string, body []byte) 
 	return resp.StatusCode, resp.Header, string(data)
 }
 
-// sink is a TCP listener that keeps each connection's bytes, in accept
-// order.
+// sink is the TCP endpoint of these tests: internal/testsink, which
+// records each connection's bytes in accept order (Kapacitor opens one
+// connection per event).
 type sink struct {
-	ln   net.Listener
+	*testsink.Sink
 	addr string
-	mu   sync.Mutex
-	msgs []*bytes.Buffer
-	wg   sync.WaitGroup
-	done chan struct{}
 }
 
 func newSink(t *testing.T) *sink {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &sink{ln: ln, addr: ln.Addr().String(), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := &bytes.Buffer{}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, buf)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer conn.Close()
-				var local bytes.Buffer
-				io.Copy(&local, conn)
-				s.mu.Lock()
-				buf.Write(local.Bytes())
-				s.mu.Unlock()
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close() })
-	return s
+	s := testsink.Start(t, "", nil)
+	return &sink{s, s.Addr()}
 }
 
 // close returns what each connection sent, after the senders finished.
-func (s *sink) close() []string {
-	s.ln.(*net.TCPListener).SetDeadline(time.Now().Add(200 * time.Millisecond))
-	<-s.done
-	s.ln.Close()
-	s.wg.Wait()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]string, len(s.msgs))
-	for i, m := range s.msgs {
-		out[i] = m.String()
-	}
-	return out
-}
+func (s *sink) close() []string { return s.Close() }
 
 // count returns how many connections were accepted so far.
-func (s *sink) count() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.msgs)
-}
+func (s *sink) count() int { return len(s.Received()) }
 
 func readLines(t *testing.T, path string) []string {
 	t.Helper()

@@ -3,17 +3,14 @@ package main
 import (
 	"bytes"
 	"flag"
-	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tickrun/tickrun/internal/testsink"
 )
 
 // conformanceDir holds the cases recorded from a real Kapacitor, copied
@@ -134,57 +131,21 @@ func runCase(t *testing.T, dir string, extra ...string) caseResult {
 	return res
 }
 
-// sink is a TCP listener that records each connection's bytes in accept
-// order (Kapacitor opens one connection per event).
+// sink is the TCP endpoint of these tests: internal/testsink, which
+// records each connection's bytes in accept order (Kapacitor opens one
+// connection per event).
 type sink struct {
-	ln   net.Listener
+	*testsink.Sink
 	addr string
-	mu   sync.Mutex
-	msgs []*bytes.Buffer
-	wg   sync.WaitGroup
-	done chan struct{}
 }
 
 func newSink(t *testing.T) *sink {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	s := &sink{ln: ln, addr: ln.Addr().String(), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := &bytes.Buffer{}
-			s.mu.Lock()
-			s.msgs = append(s.msgs, buf)
-			s.mu.Unlock()
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer conn.Close()
-				io.Copy(buf, conn)
-			}()
-		}
-	}()
-	return s
+	s := testsink.Start(t, "", nil)
+	return &sink{s, s.Addr()}
 }
 
-// close returns what each connection sent. Every sender has finished by
-// now, but its connection may still wait in the accept backlog: accept
-// until the backlog is empty (a short deadline), then stop.
-func (s *sink) close() []string {
-	s.ln.(*net.TCPListener).SetDeadline(time.Now().Add(200 * time.Millisecond))
-	<-s.done
-	s.ln.Close()
-	s.wg.Wait()
-	out := make([]string, len(s.msgs))
-	for i, m := range s.msgs {
-		out[i] = m.String()
-	}
-	return out
-}
+// close returns what each connection sent, after the senders finished.
+func (s *sink) close() []string { return s.Close() }
 
 func readFile(t *testing.T, path string) string {
 	t.Helper()
