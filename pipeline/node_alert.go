@@ -330,7 +330,7 @@ func (n *alertNode) point(p *Point) {
 		return
 	}
 	explain("sent")
-	if ev := n.raise(eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: models.PointSeries(p)}, l, s.Duration()); ev != nil {
+	if ev := n.raise(s, eventSource{name: p.Name, group: p.Group, tags: p.Tags, fields: p.Fields, time: p.Timestamp, data: models.PointSeries(p)}, l, s.Duration()); ev != nil {
 		n.forward(p, ev)
 	}
 }
@@ -376,7 +376,7 @@ func (n *alertNode) batch(b *Batch) {
 	if l == alert.OK && n.noRecoveries {
 		return
 	}
-	if ev := n.raise(eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b), batch: true}, l, s.Duration()); ev != nil {
+	if ev := n.raise(s, eventSource{name: b.Name, group: b.Group, tags: b.Tags, fields: trig.Fields, time: t, data: models.BatchSeries(b), batch: true}, l, s.Duration()); ev != nil {
 		n.forwardBatch(b, ev)
 	}
 }
@@ -386,7 +386,7 @@ func (n *alertNode) batch(b *Batch) {
 // limits) costs that event only: it is logged with the node's errors,
 // counted, and nil is returned; the task goes on. (Kapacitor stops the
 // task.)
-func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Event {
+func (n *alertNode) raise(s *alert.State, src eventSource, l alert.Level, d time.Duration) *Event {
 	n.inhibitFor(src, l)
 	ev, err := n.event(src, l, d)
 	if err != nil {
@@ -398,6 +398,7 @@ func (n *alertNode) raise(src eventSource, l alert.Level, d time.Duration) *Even
 	}
 	n.task.stats.Events++
 	n.triggered[l]++
+	s.LastID, s.LastLevel = ev.ID, ev.Level
 	n.task.publish(ev, n.own, n.named)
 	return ev
 }

@@ -112,6 +112,12 @@ type Options struct {
 	// it the task writes them into its own input after the point being
 	// processed (tickrun run).
 	Loopback func(*Point)
+	// DeferEvents, if set, is handed each event's publication (OnEvent,
+	// the topics, OnUnhandled) instead of the task doing it at once: a
+	// scaled-out server holds events until the checkpoint that covers
+	// them is stored (server/cluster), then calls publish, in order, from
+	// any goroutine. The event is the task's no more.
+	DeferEvents func(ev *Event, publish func())
 	// UDFRestore gives, by node name ("movavg2"), the snapshots of UDF
 	// nodes that a previous run took with Task.SnapshotUDFs: each UDF is
 	// restored from its snapshot before it gets data.
@@ -268,11 +274,22 @@ func (t *Task) subscribe(spec *handler.Spec) error {
 // publish sends an event to the task's OnEvent and to the topics, and
 // to OnUnhandled when no handler received it.
 func (t *Task) publish(ev *Event, targets ...*alert.Topic) {
+	if t.opts.DeferEvents != nil {
+		t.opts.DeferEvents(ev, func() { t.publishNow(ev, nil, targets) })
+		return
+	}
+	t.publishNow(ev, t.buf[:0], targets)
+}
+
+// publishNow publishes ev, encoding its JSON for OnEvent into buf.
+func (t *Task) publishNow(ev *Event, buf []byte, targets []*alert.Topic) {
 	var b []byte
 	if t.opts.OnEvent != nil || t.opts.OnUnhandled != nil {
 		var err error
-		b, err = t.all.Encode(ev, t.buf[:0])
-		t.buf = b
+		b, err = t.all.Encode(ev, buf)
+		if t.opts.DeferEvents == nil {
+			t.buf = b
+		}
 		if err != nil {
 			t.logf("%s: alert %q: %v", ev.Node, ev.ID, err)
 			return

@@ -85,6 +85,9 @@ type engine struct {
 
 	handlersMu sync.Mutex
 	handlers   map[topicHandler]*countedHandler // the subscribed topic handlers
+
+	// scale is the side of the broker inputs (scale.go); nil without one.
+	scale *scaleOut
 }
 
 var _ api.Engine = (*engine)(nil)
@@ -98,6 +101,9 @@ type runningTask struct {
 	rate  rateMeter
 	stop  chan struct{} // closed when the task stops: its clock ends
 	once  sync.Once
+	// mode is how a scaled-out server runs the task (modeSharded,
+	// modeGlobal), and why; "" without a broker input.
+	mode, why string
 }
 
 // routeTable maps (db, rp) to the tasks that read it. It is replaced
@@ -303,6 +309,10 @@ func (e *engine) compile(spec api.TaskSpec, registry *alert.Registry, onEvent fu
 		// kapacitorLoopback writes into the server's own stream.
 		Loopback: e.loopback,
 	}
+	if e.scale != nil && registry == e.alerts {
+		// Events wait for the checkpoint that covers them (scale.go).
+		opts.DeferEvents = e.scale.deferEvents(spec.ID)
+	}
 	t, err := pipeline.Compile(spec.ID, spec.ID, spec.Script, opts)
 	if err != nil {
 		return nil, nil, scriptError(err)
@@ -385,6 +395,10 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 		return err
 	}
 	rt.task, rt.info, rt.graph = t, info, g
+	if e.scale != nil {
+		rt.mode, rt.why = e.scale.classify(spec.ID, t)
+		e.logf("task %s runs %s: %s", spec.ID, rt.mode, rt.why)
+	}
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt
 	e.rebuildRoutes()

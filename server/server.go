@@ -17,6 +17,7 @@ import (
 	"github.com/tickrun/tickrun/pipeline/influx"
 	"github.com/tickrun/tickrun/pipeline/kapconf"
 	"github.com/tickrun/tickrun/server/api"
+	"github.com/tickrun/tickrun/server/cluster"
 	"github.com/tickrun/tickrun/server/config"
 	"github.com/tickrun/tickrun/server/load"
 	"github.com/tickrun/tickrun/server/store"
@@ -39,6 +40,18 @@ type Options struct {
 	// Reload, if set, makes Run apply the [load] directory again at each
 	// receive (tickrun serve sends on SIGHUP, as kapacitord reloads).
 	Reload <-chan struct{}
+	// Inputs, if set, are the broker inputs instead of those of the
+	// [nats-input] and [kafka-input] sections (tests); ScaleOut then says
+	// where their points go.
+	Inputs   []cluster.Input
+	ScaleOut ScaleOut
+}
+
+// ScaleOut is where the points of the broker inputs go and how the
+// stream is partitioned.
+type ScaleOut struct {
+	PartitionKey string // the tag messages are keyed by; default "host"
+	DB, RP       string // default "telegraf", "autogen"
 }
 
 // Server is a running `tickrun serve`.
@@ -55,6 +68,10 @@ type Server struct {
 	serveErr error
 	once     sync.Once
 	reloadMu sync.Mutex // one load at a time
+
+	inputs     []cluster.Input
+	stopInputs context.CancelFunc
+	inputsDone sync.WaitGroup
 }
 
 // New opens the state, restarts the enabled tasks and listens; Serve
@@ -93,6 +110,15 @@ func New(opts Options) (*Server, error) {
 		Log:      &logWriter{log: log},
 		Store:    st,
 	})
+	inputs, so, err := buildInputs(cfg, opts, id)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if len(inputs) > 0 {
+		s.inputs = inputs
+		s.engine.scale = newScaleOut(s.engine, so.PartitionKey, so.DB, so.RP, id.ServerID)
+	}
 	m := &metrics{e: s.engine}
 	s.api = api.New(api.Options{
 		Store: st, Engine: s.engine, Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID,
@@ -116,7 +142,35 @@ func New(opts Options) (*Server, error) {
 	}
 	s.http = &http.Server{Handler: s.api.Handler(), ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	s.startInputs()
 	return s, nil
+}
+
+// startInputs runs the broker inputs, once the tasks are started.
+func (s *Server) startInputs() {
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopInputs = cancel
+	for _, in := range s.inputs {
+		s.inputsDone.Add(1)
+		go func() {
+			defer s.inputsDone.Done()
+			if err := in.Run(ctx, s.engine.scale); err != nil && ctx.Err() == nil {
+				s.log.Error("broker input stopped", "err", err)
+			}
+		}()
+	}
+}
+
+// kill stops the broker inputs as a crash would (no last checkpoint,
+// nothing acked or committed, leases left to expire) and forgets the
+// events they held back; tests then shut the rest down.
+func (s *Server) kill() {
+	for _, in := range s.inputs {
+		in.Kill()
+	}
+	if s.engine.scale != nil {
+		s.engine.scale.crash()
+	}
 }
 
 // restoreTasks starts the tasks that were enabled when the server
@@ -199,6 +253,10 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.api.Drain()
 		dctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
+		// The inputs hand their shards over (a last checkpoint each)
+		// before the tasks end.
+		s.stopInputs()
+		s.inputsDone.Wait()
 		var errs []error
 		if e := s.engine.Close(dctx); e != nil {
 			errs = append(errs, e)

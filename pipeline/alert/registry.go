@@ -286,3 +286,12 @@ func (r *Registry) Stats() []deliver.Stats {
 	}
 	return out
 }
+
+// SeedLevel sets the level the topic last saw for an alert id, as when a
+// scaled-out server takes a group over from another instance: the id's
+// next event reports it as its previous level.
+func (tp *Topic) SeedLevel(id string, l Level) {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	tp.levels[id] = l
+}

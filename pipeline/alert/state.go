@@ -67,6 +67,52 @@ type State struct {
 	Flapping       bool
 	firstTriggered int64 // start of the current non-OK episode
 	lastTriggered  int64
+	// LastID and LastLevel are the id and level of the group's last
+	// event, which the alert node sets: a scaled-out server hands them
+	// over with the state, so the new owner's topics know the previous
+	// level of the id.
+	LastID    string
+	LastLevel Level
+}
+
+// Snapshot is the content of a State, as a scaled-out server hands a
+// group over to another instance (JSON).
+type Snapshot struct {
+	History   []uint8 `json:"history"`
+	Idx       int     `json:"idx"`
+	Changed   bool    `json:"changed,omitempty"`
+	Expired   bool    `json:"expired,omitempty"`
+	Flapping  bool    `json:"flapping,omitempty"`
+	First     int64   `json:"first,omitempty"`
+	Last      int64   `json:"last,omitempty"`
+	LastID    string  `json:"lastID,omitempty"`
+	LastLevel Level   `json:"lastLevel,omitempty"`
+}
+
+// Snapshot returns the state's content.
+func (s *State) Snapshot() Snapshot {
+	return Snapshot{History: append([]uint8(nil), s.history...), Idx: s.idx, Changed: s.Changed, Expired: s.Expired,
+		Flapping: s.Flapping, First: s.firstTriggered, Last: s.lastTriggered, LastID: s.LastID, LastLevel: s.LastLevel}
+}
+
+// Load sets the state's content from a snapshot of a state of the same
+// configuration. A history of another length (the script changed its
+// .history()) keeps the snapshot's newest level only.
+func (s *State) Load(sn Snapshot) {
+	if len(sn.History) == len(s.history) && sn.Idx >= 0 && sn.Idx < len(s.history) {
+		copy(s.history, sn.History)
+		s.idx = sn.Idx
+	} else if sn.Idx >= 0 && sn.Idx < len(sn.History) {
+		s.history[s.idx] = sn.History[sn.Idx]
+	}
+	for i, l := range s.history {
+		if Level(l) > Critical {
+			s.history[i] = uint8(OK)
+		}
+	}
+	s.Changed, s.Expired, s.Flapping = sn.Changed, sn.Expired, sn.Flapping
+	s.firstTriggered, s.lastTriggered = sn.First, sn.Last
+	s.LastID, s.LastLevel = sn.LastID, sn.LastLevel
 }
 
 // NewState returns the state of a new group: every level of its history OK.

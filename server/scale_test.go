@@ -1,0 +1,395 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tickrun/tickrun/internal/testsink"
+	"github.com/tickrun/tickrun/pipeline"
+	"github.com/tickrun/tickrun/server"
+	"github.com/tickrun/tickrun/server/cluster"
+	"github.com/tickrun/tickrun/server/config"
+)
+
+// The kill-and-add test of issue 15: three instances share a stream of
+// points of 100 hosts through a broker; one is killed and one added
+// mid-stream; the alerts at the TCP endpoint are exactly those of one
+// run over the same points, in order per alert id, none missing and none
+// doubled. It runs against each broker: NATS JetStream (embedded), Kafka
+// (kfake), and an in-memory one that isolates the engine's side.
+
+// scaleScript keeps both kinds of state handed over: open windows and
+// alert levels. Its details leave out the server's identity, which
+// differs per instance.
+const scaleScript = `
+stream
+    |from()
+        .measurement('cpu')
+        .groupBy('host')
+    |window()
+        .period(3s)
+        .every(1s)
+    |mean('usage_idle')
+    |alert()
+        .warn(lambda: "mean" < 40)
+        .crit(lambda: "mean" < 15)
+        .message('{{ .ID }} is {{ .Level }}: {{ index .Fields "mean" }}')
+        .details('')
+        .tcp('%s')
+`
+
+const scaleHosts = 100
+
+// scaleMessages returns, per second of data, one message per host (as
+// Telegraf's outputs with one metric per message).
+func scaleMessages(seconds int) [][2]string {
+	var out [][2]string
+	for s := 0; s < seconds; s++ {
+		for h := 0; h < scaleHosts; h++ {
+			host := fmt.Sprintf("host%03d", h)
+			v := float64((s*11+h*17)%100) + 0.25
+			out = append(out, [2]string{host, fmt.Sprintf("cpu,host=%s,cpu=cpu-total usage_idle=%g,usage_user=%di %d\n",
+				host, v, h, int64(1700000000+s)*1e9)})
+		}
+	}
+	return out
+}
+
+// scaleBroker is a broker the test runs: it takes messages keyed by
+// host and makes the inputs of instances.
+type scaleBroker interface {
+	publish(t *testing.T, msgs [][2]string)
+	input(t *testing.T, instance string) cluster.Input
+}
+
+// wantAlerts runs the script once, in process, over every message: what
+// `tickrun run` sends.
+func wantAlerts(t *testing.T, msgs [][2]string) []string {
+	snk := testsink.Start(t, "", nil)
+	task, err := pipeline.Compile("cpu_alert", "cpu_alert.tick", fmt.Sprintf(scaleScript, snk.Addr()), pipeline.Options{})
+	require.NoError(t, err)
+	var b strings.Builder
+	for _, m := range msgs {
+		b.WriteString(m[1])
+	}
+	_, err = task.WriteLineProtocol(strings.NewReader(b.String()), "telegraf", "autogen", "", nil)
+	require.NoError(t, err)
+	require.NoError(t, task.Close(context.Background()))
+	return snk.Close()
+}
+
+type scaleInstance struct {
+	srv  *server.Server
+	errc chan error
+	url  string
+}
+
+func startInstance(t *testing.T, b scaleBroker, name, sinkAddr string) *scaleInstance {
+	t.Helper()
+	cfg := config.Local()
+	cfg.DataDir = t.TempDir()
+	cfg.Hostname = "tickrun-test"
+	cfg.HTTP.LogEnabled = false
+	cfg.Resolve()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	srv, err := server.New(server.Options{Config: cfg, Listener: ln, Logger: testLogger(t), DrainTimeout: 10 * time.Second,
+		Inputs: []cluster.Input{b.input(t, name)}})
+	require.NoError(t, err)
+	in := &scaleInstance{srv: srv, errc: make(chan error, 1), url: "http://" + ln.Addr().String()}
+	go func() { in.errc <- srv.Serve() }()
+	ts := &testServer{t: t, srv: srv, url: in.url, errc: in.errc}
+	ts.down = true // stopped by the test
+	defineTaskScript(t, ts, "cpu_alert", fmt.Sprintf(scaleScript, sinkAddr))
+	return in
+}
+
+func defineTaskScript(t *testing.T, ts *testServer, id, script string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"id":%q,"type":"stream","script":%q,"dbrps":[{"db":"telegraf","rp":"autogen"}],"status":"enabled"}`, id, script)
+	status, _, resp := ts.do("POST", "/kapacitor/v1/tasks", nil, []byte(body))
+	require.Equal(t, 200, status, resp)
+}
+
+func (in *scaleInstance) stop(t *testing.T) {
+	require.NoError(t, in.srv.Shutdown(context.Background()))
+	require.NoError(t, <-in.errc)
+}
+
+// runKillAndAdd is the test, for one broker.
+func runKillAndAdd(t *testing.T, b scaleBroker) {
+	msgs := scaleMessages(30)
+	want := wantAlerts(t, msgs)
+	require.Greater(t, len(want), 500)
+
+	snk := testsink.Start(t, "", nil)
+	a := startInstance(t, b, "a", snk.Addr())
+	bb := startInstance(t, b, "b", snk.Addr())
+	c := startInstance(t, b, "c", snk.Addr())
+	third := len(msgs) / 3
+	b.publish(t, msgs[:third])
+	time.Sleep(1500 * time.Millisecond)
+	server.Kill(bb.srv) // crash: b's work since its last checkpoint is redone by others
+	b.publish(t, msgs[third:2*third])
+	time.Sleep(500 * time.Millisecond)
+	d := startInstance(t, b, "d", snk.Addr())
+	b.publish(t, msgs[2*third:])
+
+	deadline := time.Now().Add(40 * time.Second)
+	for len(snk.Received()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(500 * time.Millisecond) // any extra, doubled event would come now
+	for _, in := range []*scaleInstance{a, c, d, bb} {
+		in.stop(t)
+	}
+	got := snk.Close()
+	assert.Equal(t, byAlertID(want), byAlertID(got), "alerts per id, in order")
+	assert.Equal(t, len(want), len(got), "alerts in all")
+}
+
+// byAlertID groups events (one per connection) by their id, in order.
+func byAlertID(events []string) map[string][]string {
+	out := map[string][]string{}
+	for _, e := range events {
+		id, _, _ := strings.Cut(e, `","message"`)
+		out[id] = append(out[id], e)
+	}
+	return out
+}
+
+func TestKillAndAddMemory(t *testing.T) {
+	runKillAndAdd(t, newMemBroker(6))
+}
+
+// memBroker is an in-memory broker: partitions of a log with one
+// sequence (as a JetStream stream), owned by the live instances in turn;
+// a killed instance's partitions move after a lease of 1 s.
+type memBroker struct {
+	mu       sync.Mutex
+	parts    int
+	log      []memMsg
+	members  map[string]time.Time // instance → lease expiry
+	cps      map[int32][]byte
+	holder   map[int32]string // shard → instance holding it
+	leaseTTL time.Duration
+}
+
+type memMsg struct {
+	part int32
+	seq  int64
+	body []byte
+}
+
+func newMemBroker(parts int) *memBroker {
+	return &memBroker{parts: parts, members: map[string]time.Time{}, cps: map[int32][]byte{}, holder: map[int32]string{}, leaseTTL: time.Second}
+}
+
+func (m *memBroker) publish(t *testing.T, msgs [][2]string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, msg := range msgs {
+		h := fnv.New32a()
+		h.Write([]byte(msg[0]))
+		m.log = append(m.log, memMsg{part: int32(h.Sum32() % uint32(m.parts)), seq: int64(len(m.log) + 1), body: []byte(msg[1])})
+	}
+}
+
+// assignment returns the partitions instance owns: round robin over the
+// live members in name order.
+func (m *memBroker) assignment(instance string) []int32 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	var live []string
+	for name, exp := range m.members {
+		if exp.After(now) {
+			live = append(live, name)
+		}
+	}
+	sort.Strings(live)
+	var out []int32
+	for p := 0; p < m.parts; p++ {
+		if len(live) > 0 && live[p%len(live)] == instance {
+			out = append(out, int32(p))
+		}
+	}
+	return out
+}
+
+func (m *memBroker) input(t *testing.T, instance string) cluster.Input {
+	return &memInput{b: m, name: instance, killed: make(chan struct{})}
+}
+
+type memInput struct {
+	b      *memBroker
+	name   string
+	mu     sync.Mutex
+	owned  map[int32]int64 // shard → next index into the log to look at
+	killed chan struct{}
+	once   sync.Once
+}
+
+func (in *memInput) Kill() { in.once.Do(func() { close(in.killed) }); in.mu.Lock(); in.mu.Unlock() }
+
+func (in *memInput) Owned() []int32 {
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	var out []int32
+	for s := range in.owned {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func (in *memInput) dead() bool {
+	select {
+	case <-in.killed:
+		return true
+	default:
+		return false
+	}
+}
+
+func (in *memInput) Run(ctx context.Context, sink cluster.Sink) error {
+	in.owned = map[int32]int64{}
+	lastCut := time.Now()
+	for {
+		in.mu.Lock()
+		if in.dead() {
+			in.mu.Unlock()
+			return nil
+		}
+		if ctx.Err() != nil {
+			in.cut(sink, in.shards())
+			in.b.mu.Lock()
+			delete(in.b.members, in.name)
+			in.b.mu.Unlock()
+			in.mu.Unlock()
+			return nil
+		}
+		in.b.mu.Lock()
+		in.b.members[in.name] = time.Now().Add(in.b.leaseTTL)
+		in.b.mu.Unlock()
+		want := map[int32]bool{}
+		for _, p := range in.b.assignment(in.name) {
+			want[p] = true
+			if want[0] {
+				want[cluster.Global] = true
+			}
+		}
+		var gone []int32
+		for s := range in.owned {
+			if !want[s] {
+				gone = append(gone, s)
+			}
+		}
+		if len(gone) > 0 {
+			in.cut(sink, gone)
+			sink.Drop(gone)
+			in.b.mu.Lock()
+			for _, s := range gone {
+				delete(in.owned, s)
+				delete(in.b.holder, s)
+			}
+			in.b.mu.Unlock()
+		}
+		for s := range want {
+			if _, ok := in.owned[s]; ok {
+				continue
+			}
+			// A shard is taken once its holder gave it up or its lease
+			// expired.
+			in.b.mu.Lock()
+			if h, held := in.b.holder[s]; held && h != in.name && in.b.members[h].After(time.Now()) {
+				in.b.mu.Unlock()
+				continue
+			}
+			in.b.holder[s] = in.name
+			raw := in.b.cps[s]
+			in.b.mu.Unlock()
+			var cp *cluster.Checkpoint
+			if raw != nil {
+				var err error
+				cp, err = cluster.Decode(raw)
+				if err != nil {
+					in.mu.Unlock()
+					return err
+				}
+			}
+			if err := sink.Restore(s, cp); err != nil {
+				in.mu.Unlock()
+				return err
+			}
+			in.owned[s] = 0
+		}
+		in.b.mu.Lock()
+		log := in.b.log
+		in.b.mu.Unlock()
+		for s, next := range in.owned {
+			for ; next < int64(len(log)); next++ {
+				m := log[next]
+				if s == cluster.Global || m.part == s {
+					sink.Write(s, m.part, m.seq, m.body)
+				}
+			}
+			in.owned[s] = next
+		}
+		if time.Since(lastCut) > 100*time.Millisecond {
+			// Fencing: a shard whose lease another instance took (this one
+			// stalled past its lease) is dropped, its held events with it.
+			var held, lost []int32
+			in.b.mu.Lock()
+			for _, s := range in.shards() {
+				if in.b.holder[s] == in.name {
+					held = append(held, s)
+				} else {
+					lost = append(lost, s)
+				}
+			}
+			in.b.mu.Unlock()
+			if len(lost) > 0 {
+				sink.Drop(lost)
+				for _, s := range lost {
+					delete(in.owned, s)
+				}
+			}
+			in.cut(sink, held)
+			lastCut = time.Now()
+		}
+		in.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (in *memInput) shards() []int32 {
+	var out []int32
+	for s := range in.owned {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (in *memInput) cut(sink cluster.Sink, shards []int32) {
+	cps, release := sink.Cut(shards)
+	in.b.mu.Lock()
+	for s, cp := range cps {
+		raw, err := cluster.Encode(cp)
+		if err == nil {
+			in.b.cps[s] = raw
+		}
+	}
+	in.b.mu.Unlock()
+	release()
+}
