@@ -14,10 +14,11 @@ import (
 
 // Sharding tells whether the task can run sharded over a stream
 // partitioned by tag key, and why (or why not), naming the node and its
-// line. A task that cannot runs on one instance, over every partition.
+// line. A task that cannot runs on one instance, over every partition;
+// one that can runs on every instance over the partitions it owns.
 func (t *Task) Sharding(key string) (sharded bool, why string) {
 	if t.stream == nil {
-		return false, "a batch task queries InfluxDB on its own schedule: it runs on one instance"
+		return false, "a batch task queries InfluxDB on its own schedule"
 	}
 	keyed := map[node]bool{}
 	dims := map[node]string{}
@@ -41,21 +42,21 @@ func (t *Task) Sharding(key string) (sharded bool, why string) {
 		where := fmt.Sprintf("%s (line %d)", b.name, b.pos.Line)
 		switch n.(type) {
 		case *statsNode:
-			return false, where + " counts the whole stream on the wall clock (stats, deadman): the task runs on one instance"
+			return false, where + " counts the whole stream on the wall clock (stats, deadman)"
 		case *joinNode, *unionNode, *combineNode, *barrierNode:
-			return false, where + " combines streams or groups: the task runs on one instance"
+			return false, where + " combines streams or groups"
 		case *alertNode, *windowNode, *derivativeNode, *changeDetectNode, *stateNode, *transformNode,
 			*sampleNode, *udfNode, *holtWintersNode, *flattenNode, *multiSelectNode:
 			stateful++
 			if !k {
-				return false, fmt.Sprintf("%s keeps state per group and its groups (%s) do not contain %q: the task runs on one instance", where, d, key)
+				return false, fmt.Sprintf("%s keeps state per group and its groups (%s) do not contain %q", where, d, key)
 			}
 		}
 	}
 	if stateful == 0 {
-		return true, "no node keeps state per group: every instance runs it over the partitions it owns"
+		return true, "no node keeps state per group"
 	}
-	return true, fmt.Sprintf("every group key contains %q: every instance runs it over the partitions it owns", key)
+	return true, fmt.Sprintf("every group key contains %q", key)
 }
 
 func dimsText(star bool, names []string) string {

@@ -397,7 +397,7 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	rt.task, rt.info, rt.graph = t, info, g
 	if e.scale != nil {
 		rt.mode, rt.why = e.scale.classify(spec.ID, t)
-		e.logf("task %s runs %s: %s", spec.ID, rt.mode, rt.why)
+		e.logf("task %s runs %s %s", spec.ID, rt.mode, rt.why)
 	}
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt

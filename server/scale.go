@@ -62,8 +62,10 @@ var _ cluster.Sink = (*scaleOut)(nil)
 func (s *scaleOut) classify(id string, t *pipeline.Task) (mode, why string) {
 	sharded, why := t.Sharding(s.key)
 	mode = modeGlobal
+	why = "on one instance (the owner of partition 0): " + why
 	if sharded {
 		mode = modeSharded
+		why = "on every instance over the partitions it owns: " + why
 	}
 	if gaps := t.HandoverGaps(); sharded && len(gaps) > 0 {
 		why += fmt.Sprintf("; the state of %v is not handed over (it starts fresh on a new owner)", gaps)

@@ -22,6 +22,8 @@ type checkCmd struct {
 	Var     map[string]string `name:"var" placeholder:"NAME=VALUE" help:"Values of typed script vars."`
 	Vars    string            `name:"vars" placeholder:"FILE" help:"A vars file as for kapacitor define -vars; without values for its typed vars a script is checked as a template."`
 	JSON    bool              `name:"json" help:"Print problems as JSON objects, one per line, for editors."`
+	// ShardKey asks how a scaled-out serve runs each script (issue 15).
+	ShardKey string `name:"shard-key" placeholder:"TAG" help:"Say how tickrun serve with a broker input partitioned by this tag runs each script: sharded on every instance, or on one instance, and why."`
 }
 
 // problem is one finding of check --json.
@@ -67,7 +69,11 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		values, template := c.templateVars(path, string(src), given)
 		task, err := pipeline.Compile(name, path, string(src), pipeline.Options{Vars: c.Var, VarValues: values, Handlers: handlers, Config: conf})
+		mode := ""
 		if err == nil {
+			if c.ShardKey != "" {
+				mode = shardingText(task, c.ShardKey)
+			}
 			task.Close(context.Background())
 		}
 		var problems ast.ErrorList
@@ -101,6 +107,9 @@ func (c *checkCmd) run(stdout, stderr io.Writer) int {
 		}
 		if !c.JSON {
 			fmt.Fprintf(stdout, "%s: ok\n", path)
+			if mode != "" {
+				fmt.Fprintf(stdout, "  %s\n", mode)
+			}
 			if template != nil {
 				printTemplate(stdout, template)
 			}
@@ -150,4 +159,18 @@ func printTemplate(w io.Writer, vars []pipeline.VarInfo) {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\n", v.Name, v.Type, def, v.Description)
 	}
 	tw.Flush()
+}
+
+// shardingText says how a scaled-out server runs the task over a stream
+// partitioned by key, and why.
+func shardingText(task *pipeline.Task, key string) string {
+	sharded, why := task.Sharding(key)
+	if !sharded {
+		return "runs on one instance (the owner of partition 0): " + why
+	}
+	text := "runs sharded by " + key + ": " + why
+	if gaps := task.HandoverGaps(); len(gaps) > 0 {
+		text += fmt.Sprintf("; the state of %s is not handed over between instances (it starts fresh on a new owner)", strings.Join(gaps, ", "))
+	}
+	return text
 }

@@ -69,3 +69,21 @@ func readOptional(path string) string {
 	b, _ := os.ReadFile(path)
 	return string(b)
 }
+
+// check --shard-key says how a scaled-out serve runs each script, and
+// why (issue 15).
+func TestCheckShardKey(t *testing.T) {
+	dir := t.TempDir()
+	sharded := filepath.Join(dir, "sharded.tick")
+	global := filepath.Join(dir, "global.tick")
+	require.NoError(t, os.WriteFile(sharded, []byte("stream\n    |from()\n        .measurement('cpu')\n        .groupBy('host', 'cpu')\n    |derivative('x')\n    |alert()\n        .crit(lambda: \"derivative\" > 10)\n"), 0o644))
+	require.NoError(t, os.WriteFile(global, []byte("stream\n    |from()\n        .measurement('cpu')\n    |alert()\n        .crit(lambda: \"usage_idle\" < 10)\n"), 0o644))
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"check", "--shard-key", "host", sharded, global}, nil, &stdout, &stderr)
+	require.Equal(t, 0, code, stderr.String())
+	assert.Equal(t, sharded+": ok\n"+
+		`  runs sharded by host: every group key contains "host"; the state of derivative2 is not handed over between instances (it starts fresh on a new owner)`+"\n"+
+		global+": ok\n"+
+		`  runs on one instance (the owner of partition 0): alert2 (line 4) keeps state per group and its groups (no groupBy) do not contain "host"`+"\n",
+		stdout.String())
+}
