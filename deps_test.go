@@ -76,14 +76,25 @@ var allowedDeps = map[string]policy{
 	// tickrun serve. Only package server (its engine.go) imports the
 	// engine; the API sees it through the api.Engine interface.
 	"server": {ours: []string{"ast", "pipeline", "pipeline/models", "pipeline/lineproto", "pipeline/alert", "pipeline/deliver", "pipeline/influx",
-		"pipeline/handler", "pipeline/kapconf", "server/api", "server/config", "server/load", "server/store", "server/tickscript"},
+		"pipeline/handler", "pipeline/kapconf", "server/api", "server/config", "server/load", "server/store", "server/tickscript",
+		"server/cluster", "server/natsin", "server/kafkain"},
 		third:    []string{"github.com/prometheus/client_golang"},
-		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/influxtest"}, testThird: []string{"github.com/prometheus/common", "github.com/prometheus/client_model"}},
+		testOurs: []string{"internal/testsink", "internal/tickgen", "internal/influxtest"},
+		testThird: []string{"github.com/prometheus/common", "github.com/prometheus/client_model", "github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/twmb/franz-go"}},
 	"server/api":        {ours: []string{"server/store", "server/tickscript"}, third: []string{"github.com/evanphx/json-patch/v5", "golang.org/x/crypto"}},
-	"server/config":     {third: []string{"github.com/pelletier/go-toml/v2"}},
+	"server/config":     {ours: []string{"server/natsin", "server/kafkain", "server/cluster"}, third: []string{"github.com/pelletier/go-toml/v2"}},
 	"server/load":       {ours: []string{"server/store"}, third: []string{"go.yaml.in/yaml/v3"}},
 	"server/store":      {third: []string{"go.etcd.io/bbolt", "golang.org/x/crypto"}},
 	"server/tickscript": {ours: []string{"ast", "parser"}},
+	// Scaling out (issue 15): the contract between the broker inputs and
+	// the engine, with no dependency; each input speaks its broker with
+	// the library named, and tests against an embedded NATS server and
+	// franz-go's in-process Kafka cluster.
+	"server/cluster": {},
+	"server/natsin": {ours: []string{"server/cluster"}, third: []string{"github.com/nats-io/nats.go", "github.com/pelletier/go-toml/v2"},
+		testThird: []string{"github.com/nats-io/nats-server/v2"}},
+	"server/kafkain": {ours: []string{"server/cluster"}, third: []string{"github.com/twmb/franz-go", "github.com/pelletier/go-toml/v2"},
+		testThird: []string{"github.com/twmb/franz-go/pkg/kfake"}},
 }
 
 const module = "github.com/tickrun/tickrun/"

@@ -42,6 +42,12 @@ var (
 	mWriteBytes     = desc("write_bytes_total", "Bytes of write bodies, after gzip.")
 	mIngress        = desc("ingress_points_total", "Points received for a database, retention policy and measurement that some task reads.", "database", "retention_policy", "measurement")
 	mTasks          = desc("tasks_executing", "Tasks running.")
+	mShardsOwned    = desc("scaleout_shards_owned", "Shards of the broker input this instance owns (partitions, and global as -1).", "shard")
+	mShardPoints    = desc("scaleout_points_total", "Points of the broker input's messages this instance processed.")
+	mShardBad       = desc("scaleout_bad_lines_total", "Lines of the broker input's messages that could not be parsed (skipped).")
+	mShardHeld      = desc("scaleout_events_held", "Alert events waiting for the checkpoint that covers them.")
+	mShardDiscarded = desc("scaleout_events_discarded_total", "Alert events not sent: of a global task on an instance that does not own it, or of shards given up or lost before their checkpoint.")
+	mShardMisrouted = desc("scaleout_misrouted_total", "Times a partition key value came in another partition than before: the producer does not key messages by it.")
 	levelNames      = [4]string{"OK", "INFO", "WARNING", "CRITICAL"}
 )
 
@@ -53,7 +59,8 @@ func desc(name, help string, labels ...string) *prometheus.Desc {
 func (m *metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{mTaskPoints, mTaskEvents, mNodeCollected, mNodeEmitted, mNodeErrors, mNodeGroups,
 		mNodeAlerts, mHandlerSent, mHandlerRetried, mHandlerDropped, mHandlerQueued, mOutputSent, mOutputRetried,
-		mOutputDropped, mWrites, mWritePoints, mWriteBad, mWriteBytes, mIngress, mTasks} {
+		mOutputDropped, mWrites, mWritePoints, mWriteBad, mWriteBytes, mIngress, mTasks,
+		mShardsOwned, mShardPoints, mShardBad, mShardHeld, mShardDiscarded, mShardMisrouted} {
 		ch <- d
 	}
 }
@@ -103,6 +110,17 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 	counter(mWriteBytes, w.Bytes)
 	for _, in := range m.e.Ingress() {
 		counter(mIngress, in.Points, in.DB, in.RP, in.Measurement)
+	}
+	if sc := m.e.scale; sc != nil {
+		st := sc.stats()
+		for _, shard := range st.owned {
+			gauge(mShardsOwned, 1, strconv.Itoa(int(shard)))
+		}
+		counter(mShardPoints, st.points)
+		counter(mShardBad, st.bad)
+		gauge(mShardHeld, st.held)
+		counter(mShardDiscarded, st.discarded)
+		counter(mShardMisrouted, st.misrouted)
 	}
 }
 

@@ -356,3 +356,23 @@ func (s *scaleOut) crash() {
 	}
 	s.owned = map[int32]bool{}
 }
+
+// scaleStats is what /metrics shows of the broker input.
+type scaleStats struct {
+	owned                                   []int32
+	points, bad, held, discarded, misrouted int64
+}
+
+func (s *scaleOut) stats() scaleStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := scaleStats{points: s.points.Load(), bad: s.bad.Load(), discarded: s.discarded.Load(), misrouted: s.misrouted.Load()}
+	for shard := range s.owned {
+		st.owned = append(st.owned, shard)
+	}
+	sort.Slice(st.owned, func(i, j int) bool { return st.owned[i] < st.owned[j] })
+	for _, h := range s.held {
+		st.held += int64(len(h))
+	}
+	return st
+}

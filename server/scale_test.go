@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"io"
 	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"sync"
@@ -48,6 +50,24 @@ stream
         .tcp('%s')
 `
 
+// globalScript runs on one instance (its alert has no groupBy), over
+// every partition; its points are of one host, so that its alerts do not
+// depend on how the partitions interleave (Kafka gives no order across
+// partitions).
+const globalScript = `
+stream
+    |from()
+        .measurement('cpu')
+        .where(lambda: "host" == 'host007')
+    |alert()
+        .id('global:{{ index .Tags "host" }}')
+        .warn(lambda: "usage_idle" < 40)
+        .crit(lambda: "usage_idle" < 15)
+        .message('{{ .ID }} is {{ .Level }}')
+        .details('')
+        .tcp('%s')
+`
+
 const scaleHosts = 100
 
 // scaleMessages returns, per second of data, one message per host (as
@@ -76,22 +96,25 @@ type scaleBroker interface {
 // `tickrun run` sends.
 func wantAlerts(t *testing.T, msgs [][2]string) []string {
 	snk := testsink.Start(t, "", nil)
-	task, err := pipeline.Compile("cpu_alert", "cpu_alert.tick", fmt.Sprintf(scaleScript, snk.Addr()), pipeline.Options{})
-	require.NoError(t, err)
 	var b strings.Builder
 	for _, m := range msgs {
 		b.WriteString(m[1])
 	}
-	_, err = task.WriteLineProtocol(strings.NewReader(b.String()), "telegraf", "autogen", "", nil)
-	require.NoError(t, err)
-	require.NoError(t, task.Close(context.Background()))
+	for name, script := range map[string]string{"cpu_alert": scaleScript, "cpu_one": globalScript} {
+		task, err := pipeline.Compile(name, name+".tick", fmt.Sprintf(script, snk.Addr()), pipeline.Options{})
+		require.NoError(t, err)
+		_, err = task.WriteLineProtocol(strings.NewReader(b.String()), "telegraf", "autogen", "", nil)
+		require.NoError(t, err)
+		require.NoError(t, task.Close(context.Background()))
+	}
 	return snk.Close()
 }
 
 type scaleInstance struct {
-	srv  *server.Server
-	errc chan error
-	url  string
+	srv   *server.Server
+	input cluster.Input
+	errc  chan error
+	url   string
 }
 
 func startInstance(t *testing.T, b scaleBroker, name, sinkAddr string) *scaleInstance {
@@ -103,14 +126,16 @@ func startInstance(t *testing.T, b scaleBroker, name, sinkAddr string) *scaleIns
 	cfg.Resolve()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
+	input := b.input(t, name)
 	srv, err := server.New(server.Options{Config: cfg, Listener: ln, Logger: testLogger(t), DrainTimeout: 10 * time.Second,
-		Inputs: []cluster.Input{b.input(t, name)}})
+		Inputs: []cluster.Input{input}})
 	require.NoError(t, err)
-	in := &scaleInstance{srv: srv, errc: make(chan error, 1), url: "http://" + ln.Addr().String()}
+	in := &scaleInstance{srv: srv, input: input, errc: make(chan error, 1), url: "http://" + ln.Addr().String()}
 	go func() { in.errc <- srv.Serve() }()
 	ts := &testServer{t: t, srv: srv, url: in.url, errc: in.errc}
 	ts.down = true // stopped by the test
 	defineTaskScript(t, ts, "cpu_alert", fmt.Sprintf(scaleScript, sinkAddr))
+	defineTaskScript(t, ts, "cpu_one", fmt.Sprintf(globalScript, sinkAddr))
 	return in
 }
 
@@ -136,26 +161,71 @@ func runKillAndAdd(t *testing.T, b scaleBroker) {
 	a := startInstance(t, b, "a", snk.Addr())
 	bb := startInstance(t, b, "b", snk.Addr())
 	c := startInstance(t, b, "c", snk.Addr())
+	require.Eventually(t, func() bool {
+		return len(a.input.Owned()) > 0 && len(bb.input.Owned()) > 0 && len(c.input.Owned()) > 0
+	}, 20*time.Second, 20*time.Millisecond, "the three instances did not share the partitions")
 	third := len(msgs) / 3
 	b.publish(t, msgs[:third])
 	time.Sleep(1500 * time.Millisecond)
+	// b must own partitions, or killing it proves nothing.
+	owned := bb.input.Owned()
+	require.NotEmpty(t, owned, "b owns no partition")
 	server.Kill(bb.srv) // crash: b's work since its last checkpoint is redone by others
+	killed := time.Now()
 	b.publish(t, msgs[third:2*third])
-	time.Sleep(500 * time.Millisecond)
+	require.Eventually(t, func() bool { return covered(owned, a, c) }, 20*time.Second, 20*time.Millisecond,
+		"b's partitions %v were not taken over", owned)
+	t.Logf("b's partitions %v owned again %v after the kill", owned, time.Since(killed).Round(10*time.Millisecond))
 	d := startInstance(t, b, "d", snk.Addr())
 	b.publish(t, msgs[2*third:])
+	require.Eventually(t, func() bool { return len(d.input.Owned()) > 0 }, 20*time.Second, 20*time.Millisecond,
+		"the added instance got no partition")
 
 	deadline := time.Now().Add(40 * time.Second)
 	for len(snk.Received()) < len(want) && time.Now().Before(deadline) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // any extra, doubled event would come now
+	resp, err := http.Get(a.url + "/metrics")
+	require.NoError(t, err)
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(metrics), "tickrun_scaleout_points_total ")
+	assert.Contains(t, string(metrics), "tickrun_scaleout_shards_owned{shard=")
 	for _, in := range []*scaleInstance{a, c, d, bb} {
 		in.stop(t)
 	}
 	got := snk.Close()
+	if len(got) != len(want) {
+		gotSet := map[string]int{}
+		for _, g := range got {
+			gotSet[g]++
+		}
+		for _, w := range want {
+			if gotSet[w] == 0 {
+				t.Logf("missing: %.120s", w)
+			}
+			gotSet[w]--
+		}
+	}
 	assert.Equal(t, byAlertID(want), byAlertID(got), "alerts per id, in order")
 	assert.Equal(t, len(want), len(got), "alerts in all")
+}
+
+// covered reports whether the instances own every shard of shards.
+func covered(shards []int32, ins ...*scaleInstance) bool {
+	have := map[int32]bool{}
+	for _, in := range ins {
+		for _, s := range in.input.Owned() {
+			have[s] = true
+		}
+	}
+	for _, s := range shards {
+		if !have[s] {
+			return false
+		}
+	}
+	return true
 }
 
 // byAlertID groups events (one per connection) by their id, in order.
@@ -301,7 +371,9 @@ func (in *memInput) Run(ctx context.Context, sink cluster.Sink) error {
 			in.b.mu.Lock()
 			for _, s := range gone {
 				delete(in.owned, s)
-				delete(in.b.holder, s)
+				if in.b.holder[s] == in.name {
+					delete(in.b.holder, s)
+				}
 			}
 			in.b.mu.Unlock()
 		}
@@ -347,25 +419,7 @@ func (in *memInput) Run(ctx context.Context, sink cluster.Sink) error {
 			in.owned[s] = next
 		}
 		if time.Since(lastCut) > 100*time.Millisecond {
-			// Fencing: a shard whose lease another instance took (this one
-			// stalled past its lease) is dropped, its held events with it.
-			var held, lost []int32
-			in.b.mu.Lock()
-			for _, s := range in.shards() {
-				if in.b.holder[s] == in.name {
-					held = append(held, s)
-				} else {
-					lost = append(lost, s)
-				}
-			}
-			in.b.mu.Unlock()
-			if len(lost) > 0 {
-				sink.Drop(lost)
-				for _, s := range lost {
-					delete(in.owned, s)
-				}
-			}
-			in.cut(sink, held)
+			in.cut(sink, in.shards())
 			lastCut = time.Now()
 		}
 		in.mu.Unlock()
@@ -382,8 +436,26 @@ func (in *memInput) shards() []int32 {
 }
 
 func (in *memInput) cut(sink cluster.Sink, shards []int32) {
-	cps, release := sink.Cut(shards)
+	// Fencing: the lease is checked, the cut taken and stored in one hold
+	// of the broker, so no other instance takes a shard in between; a
+	// shard another instance took (this one stalled past its lease) is
+	// dropped with its held events, and redone by its new owner.
 	in.b.mu.Lock()
+	var held, lost []int32
+	for _, s := range shards {
+		if h, ok := in.b.holder[s]; !ok || h == in.name {
+			held = append(held, s)
+		} else {
+			lost = append(lost, s)
+		}
+	}
+	if len(lost) > 0 {
+		sink.Drop(lost)
+		for _, s := range lost {
+			delete(in.owned, s)
+		}
+	}
+	cps, release := sink.Cut(held)
 	for s, cp := range cps {
 		raw, err := cluster.Encode(cp)
 		if err == nil {

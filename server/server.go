@@ -110,7 +110,7 @@ func New(opts Options) (*Server, error) {
 		Log:      &logWriter{log: log},
 		Store:    st,
 	})
-	inputs, so, err := buildInputs(cfg, opts, id)
+	inputs, so, err := buildInputs(cfg, opts, id, log)
 	if err != nil {
 		st.Close()
 		return nil, err

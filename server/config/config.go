@@ -60,6 +60,11 @@ type Config struct {
 	InfluxDB []InfluxDB `toml:"influxdb" env-config:"implicit-index"`
 	Deadman  Deadman    `toml:"deadman"`
 	Logging  Logging    `toml:"logging"`
+
+	// The broker inputs of a scaled-out server (issue 15): at most one
+	// is enabled.
+	NATSInput  NATSInput  `toml:"nats-input"`
+	KafkaInput KafkaInput `toml:"kafka-input"`
 }
 
 // Logging is the [logging] section.
@@ -336,7 +341,7 @@ func (c *Config) Validate() error {
 	if _, err := time.ParseDuration(time.Duration(c.HTTP.ShutdownTimeout).String()); err != nil || c.HTTP.ShutdownTimeout < 0 {
 		return fmt.Errorf("%s: [http] shutdown-timeout: want a positive duration", c.fileName())
 	}
-	return nil
+	return c.validateInputs()
 }
 
 func (c *Config) fileName() string {
