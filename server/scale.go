@@ -9,7 +9,6 @@ package server
 // shard's groups out (Cut) and in (Restore).
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -46,6 +45,7 @@ type scaleOut struct {
 	modes   map[string]string  // task id → mode
 
 	releaseMu sync.Mutex // releases run one at a time, in order
+	decoders  sync.Pool  // *lineproto.Decoder, reset per message
 
 	points, bad, misrouted, discarded atomic.Int64
 }
@@ -197,13 +197,18 @@ func (s *scaleOut) Write(shard, part int32, off int64, body []byte) {
 		want = modeGlobal
 	}
 	routes := s.e.routes.Load().byDBRP[store.DBRP{DB: s.db, RP: s.rp}]
-	d := lineproto.NewDecoder(bytes.NewReader(body))
-	d.Database, d.RP = s.db, s.rp
+	d, _ := s.decoders.Get().(*lineproto.Decoder)
+	if d == nil {
+		d = lineproto.NewDecoder(nil)
+		d.Database, d.RP = s.db, s.rp
+	}
+	defer s.decoders.Put(d)
 	d.OnError = func(le *lineproto.LineError) {
 		if s.bad.Add(1) <= 20 {
 			s.e.logf("shard %d: partition %d offset %d: line %d: %v", shard, part, off, le.Line, le.Err)
 		}
 	}
+	d.ResetBytes(body)
 	var lastKey string
 	for routes != nil {
 		p, err := d.Next()

@@ -412,3 +412,38 @@ func TestFastIntMatchesParseInt(t *testing.T) {
 		}
 	}
 }
+
+// ResetBytes decodes one in-memory input after another with one decoder,
+// as NewDecoder would decode each: the same points and bad lines, line
+// numbers from 1 in each.
+func TestResetBytes(t *testing.T) {
+	inputs := []string{
+		"cpu,host=a usage_idle=1 1\ncpu,host=b usage_idle=2 2\n",
+		"cpu,host=c usage_idle=3 3",
+		"bad line\ncpu,host=d usage_idle=4 4\n",
+		"",
+		`mem,host=e s="x\ty" 5`,
+	}
+	reused := NewDecoder(strings.NewReader(""))
+	for _, in := range inputs {
+		var wantErr, gotErr []string
+		fresh := NewDecoder(strings.NewReader(in))
+		fresh.OnError = func(e *LineError) { wantErr = append(wantErr, e.Error()) }
+		reused.OnError = func(e *LineError) { gotErr = append(gotErr, e.Error()) }
+		reused.ResetBytes([]byte(in))
+		for {
+			w, err := fresh.Next()
+			require.NoError(t, err)
+			g, err := reused.Next()
+			require.NoError(t, err)
+			if w == nil {
+				require.Nil(t, g, in)
+				break
+			}
+			require.NotNil(t, g, in)
+			require.Equal(t, *w, *g, in)
+		}
+		require.Equal(t, wantErr, gotErr, in)
+		require.Equal(t, fresh.Points(), reused.Points())
+	}
+}

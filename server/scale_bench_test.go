@@ -1,0 +1,43 @@
+package server
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/tickrun/tickrun/server/api"
+	"github.com/tickrun/tickrun/server/store"
+)
+
+// BenchmarkScaleWrite is the engine's side of a broker input: one
+// message of one line (Telegraf's outputs.nats with a subject per host)
+// into the seed script grouped by host, with a cut every 1,000 messages.
+func BenchmarkScaleWrite(b *testing.B) {
+	st, err := store.Open(b.TempDir() + "/k.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	e := newEngine(engineOptions{Store: st})
+	e.scale = newScaleOut(e, "host", "telegraf", "autogen", "bench")
+	script := "stream|from().measurement('cpu').groupBy('host')|alert().crit(lambda: \"usage_idle\" < 10).message('Hey, check your CPU')"
+	if err := e.Start(api.TaskSpec{ID: "t", Type: "stream", Script: script, DBRPs: []store.DBRP{{DB: "telegraf", RP: "autogen"}}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.scale.Restore(0, nil); err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([][]byte, 1000)
+	for i := range msgs {
+		msgs[i] = []byte(fmt.Sprintf("cpu,host=host%03d,cpu=cpu-total usage_idle=%d.5,usage_user=3.25,usage_system=1.5 %d\n", i%100, 20+i%70, int64(1700000000+i)*1e9))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		e.scale.Write(0, 0, int64(i+1), msgs[i%len(msgs)])
+		if i%1000 == 999 {
+			_, release := e.scale.Cut([]int32{0})
+			release()
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
