@@ -44,7 +44,7 @@ func buildInputs(cfg *config.Config, opts Options, id config.Identity, log *slog
 		}
 		in, err := natsin.New(c, natsin.WithLog(logf))
 		if err != nil {
-			return nil, so, fmt.Errorf("[nats-input]: %w", err)
+			return nil, so, err // the input names [nats-input] and the key
 		}
 		log.Info("reading a NATS JetStream stream, partitioned by "+so.PartitionKey, "stream", c.WithDefaults().Stream, "instance", c.Instance)
 		return []cluster.Input{in}, so, nil
@@ -56,7 +56,7 @@ func buildInputs(cfg *config.Config, opts Options, id config.Identity, log *slog
 		c.Log = logf
 		in, err := kafkain.New(c)
 		if err != nil {
-			return nil, so, fmt.Errorf("[kafka-input]: %w", err)
+			return nil, so, err // the input names [kafka-input] and the key
 		}
 		log.Info("reading a Kafka topic as a consumer group, partitioned by "+so.PartitionKey, "topic", c.WithDefaults().Topic, "group", c.WithDefaults().Group, "instance", c.Instance)
 		return []cluster.Input{in}, so, nil

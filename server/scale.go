@@ -43,6 +43,9 @@ type scaleOut struct {
 	owned   map[int32]bool
 	held    map[int32][]func() // by shard: publications waiting for a stored cut
 	modes   map[string]string  // task id → mode
+	// pending is the state checkpoints held for tasks not running here
+	// yet, by task id and shard: imported when the task starts.
+	pending map[string]map[int32]json.RawMessage
 
 	releaseMu sync.Mutex // releases run one at a time, in order
 	decoders  sync.Pool  // *lineproto.Decoder, reset per message
@@ -53,26 +56,32 @@ type scaleOut struct {
 func newScaleOut(e *engine, key, db, rp, instance string) *scaleOut {
 	return &scaleOut{e: e, key: key, db: db, rp: rp, instance: instance,
 		offsets: map[int32]map[int32]int64{}, owner: map[string]int32{}, owned: map[int32]bool{},
-		held: map[int32][]func(){}, modes: map[string]string{}}
+		held: map[int32][]func(){}, modes: map[string]string{}, pending: map[string]map[int32]json.RawMessage{}}
 }
 
 var _ cluster.Sink = (*scaleOut)(nil)
 
 // classify decides and records the mode of a task.
 func (s *scaleOut) classify(id string, t *pipeline.Task) (mode, why string) {
-	sharded, why := t.Sharding(s.key)
-	mode = modeGlobal
-	why = "on one instance (the owner of partition 0): " + why
+	sharded, reason := t.Sharding(s.key)
+	mode, why = modeGlobal, "on one instance (the owner of partition 0): "+reason
 	if sharded {
-		mode = modeSharded
-		why = "on every instance over the partitions it owns: " + why
+		mode, why = modeSharded, "on every instance over the partitions it owns: "+reason
 	}
 	if gaps := t.HandoverGaps(); sharded && len(gaps) > 0 {
 		why += fmt.Sprintf("; the state of %v is not handed over (it starts fresh on a new owner)", gaps)
 	}
 	s.mu.Lock()
 	s.modes[id] = mode
+	pending := s.pending[id]
+	delete(s.pending, id)
 	s.mu.Unlock()
+	// The state a checkpoint held for the task before it started here.
+	for shard, groups := range pending {
+		if err := t.ImportGroups(groups); err != nil {
+			s.e.logf("shard %d: %v", shard, err)
+		}
+	}
 	return mode, why
 }
 
@@ -126,13 +135,21 @@ func (s *scaleOut) Restore(shard int32, cp *cluster.Checkpoint) error {
 	}
 	var errs []error
 	for id, groups := range state {
-		rt := s.task(id)
-		if rt == nil {
-			s.e.logf("shard %d: checkpoint of task %s, which is not running here: its state is not restored", shard, id)
-			continue
-		}
-		if err := rt.task.ImportGroups(groups); err != nil {
-			errs = append(errs, err)
+		if rt := s.task(id); rt != nil {
+			if err := rt.task.ImportGroups(groups); err != nil {
+				errs = append(errs, err)
+			}
+		} else {
+			// Kept for when the task starts; the points read before then
+			// do not reach it (every instance should run the same tasks,
+			// from the same [load] directory).
+			s.e.logf("shard %d: the checkpoint holds the state of task %s, which does not run here: kept until it starts", shard, id)
+			s.mu.Lock()
+			if s.pending[id] == nil {
+				s.pending[id] = map[int32]json.RawMessage{}
+			}
+			s.pending[id][shard] = groups
+			s.mu.Unlock()
 		}
 		if shard == cluster.Global {
 			continue
@@ -326,6 +343,9 @@ func (s *scaleOut) Drop(shards []int32) {
 		}
 		delete(s.owned, shard)
 		delete(s.offsets, shard)
+		for _, p := range s.pending {
+			delete(p, shard)
+		}
 		s.discarded.Add(int64(len(s.held[shard])))
 		delete(s.held, shard)
 		mine := map[string]bool{}

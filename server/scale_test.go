@@ -7,6 +7,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -123,6 +126,15 @@ func startInstance(t *testing.T, b scaleBroker, name, sinkAddr string) *scaleIns
 	cfg.DataDir = t.TempDir()
 	cfg.Hostname = "tickrun-test"
 	cfg.HTTP.LogEnabled = false
+	// Every instance runs the same tasks from the same [load] files, so
+	// they run before the instance takes any partition.
+	cfg.Load.Enabled = true
+	cfg.Load.Dir = filepath.Join(cfg.DataDir, "load")
+	require.NoError(t, os.MkdirAll(filepath.Join(cfg.Load.Dir, "tasks"), 0o755))
+	for name, script := range map[string]string{"cpu_alert": scaleScript, "cpu_one": globalScript} {
+		body := "dbrp \"telegraf\".\"autogen\"\n" + fmt.Sprintf(script, sinkAddr)
+		require.NoError(t, os.WriteFile(filepath.Join(cfg.Load.Dir, "tasks", name+".tick"), []byte(body), 0o644))
+	}
 	cfg.Resolve()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -134,16 +146,10 @@ func startInstance(t *testing.T, b scaleBroker, name, sinkAddr string) *scaleIns
 	go func() { in.errc <- srv.Serve() }()
 	ts := &testServer{t: t, srv: srv, url: in.url, errc: in.errc}
 	ts.down = true // stopped by the test
-	defineTaskScript(t, ts, "cpu_alert", fmt.Sprintf(scaleScript, sinkAddr))
-	defineTaskScript(t, ts, "cpu_one", fmt.Sprintf(globalScript, sinkAddr))
-	return in
-}
-
-func defineTaskScript(t *testing.T, ts *testServer, id, script string) {
-	t.Helper()
-	body := fmt.Sprintf(`{"id":%q,"type":"stream","script":%q,"dbrps":[{"db":"telegraf","rp":"autogen"}],"status":"enabled"}`, id, script)
-	status, _, resp := ts.do("POST", "/kapacitor/v1/tasks", nil, []byte(body))
+	status, _, resp := ts.do("GET", "/kapacitor/v1/tasks/cpu_alert", nil, nil)
 	require.Equal(t, 200, status, resp)
+	require.Contains(t, resp, `"executing": true`)
+	return in
 }
 
 func (in *scaleInstance) stop(t *testing.T) {
@@ -156,6 +162,7 @@ func runKillAndAdd(t *testing.T, b scaleBroker) {
 	msgs := scaleMessages(30)
 	want := wantAlerts(t, msgs)
 	require.Greater(t, len(want), 500)
+	require.Greater(t, len(byAlertID(want)[`{"id":"global:host007`]), 5, "the global task must alert")
 
 	snk := testsink.Start(t, "", nil)
 	a := startInstance(t, b, "a", snk.Addr())
@@ -167,15 +174,26 @@ func runKillAndAdd(t *testing.T, b scaleBroker) {
 	third := len(msgs) / 3
 	b.publish(t, msgs[:third])
 	time.Sleep(1500 * time.Millisecond)
-	// b must own partitions, or killing it proves nothing.
-	owned := bb.input.Owned()
-	require.NotEmpty(t, owned, "b owns no partition")
-	server.Kill(bb.srv) // crash: b's work since its last checkpoint is redone by others
+	// The victim is the owner of partition 0, so that the global task
+	// moves too.
+	all := []*scaleInstance{a, bb, c}
+	var victim *scaleInstance
+	var rest []*scaleInstance
+	for _, in := range all {
+		if slices.Contains(in.input.Owned(), cluster.Global) && victim == nil {
+			victim = in
+		} else {
+			rest = append(rest, in)
+		}
+	}
+	require.NotNil(t, victim, "no instance owns the global shard")
+	owned := victim.input.Owned()
+	server.Kill(victim.srv) // crash: its work since its last checkpoint is redone by others
 	killed := time.Now()
 	b.publish(t, msgs[third:2*third])
-	require.Eventually(t, func() bool { return covered(owned, a, c) }, 20*time.Second, 20*time.Millisecond,
-		"b's partitions %v were not taken over", owned)
-	t.Logf("b's partitions %v owned again %v after the kill", owned, time.Since(killed).Round(10*time.Millisecond))
+	require.Eventually(t, func() bool { return covered(owned, rest...) }, 20*time.Second, 20*time.Millisecond,
+		"the killed instance's shards %v were not taken over", owned)
+	t.Logf("the killed instance's shards %v owned again %v after the kill", owned, time.Since(killed).Round(10*time.Millisecond))
 	d := startInstance(t, b, "d", snk.Addr())
 	b.publish(t, msgs[2*third:])
 	require.Eventually(t, func() bool { return len(d.input.Owned()) > 0 }, 20*time.Second, 20*time.Millisecond,
@@ -186,7 +204,7 @@ func runKillAndAdd(t *testing.T, b scaleBroker) {
 		time.Sleep(100 * time.Millisecond)
 	}
 	time.Sleep(500 * time.Millisecond) // any extra, doubled event would come now
-	resp, err := http.Get(a.url + "/metrics")
+	resp, err := http.Get(rest[0].url + "/metrics")
 	require.NoError(t, err)
 	metrics, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()

@@ -36,7 +36,7 @@ func BenchmarkInput(b *testing.B) {
 	sink := &countingSink{}
 	b.SetBytes(int64(bytes / b.N))
 	b.ResetTimer()
-	n := startNodeSink(b, c, "bench", nil, sink, nil)
+	n := startNodeSink(b, c, "bench", nil, sink, nil, nil)
 	deadline := time.Now().Add(2 * time.Minute)
 	for sink.writes.Load() < int64(b.N) {
 		if time.Now().After(deadline) {

@@ -3,7 +3,6 @@ package kafkain
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"net"
 	"sync"
 	"time"
@@ -16,9 +15,13 @@ type dialer struct {
 	tls *tls.Config // nil for plain TCP
 	net net.Dialer
 
+	// Seams for tests that cut the network for a while: called before
+	// each dial, and wrapping each connection. Nil otherwise.
+	beforeDial func(context.Context) error
+	wrap       func(net.Conn) net.Conn
+
 	mu      sync.Mutex
 	severed bool
-	down    time.Time // no dial before it (tests cut the network for a while)
 	conns   map[*conn]struct{}
 }
 
@@ -32,8 +35,13 @@ func newDialer(tlsCfg *tls.Config) *dialer {
 
 // DialContext has the signature kgo.Dialer wants.
 func (d *dialer) DialContext(ctx context.Context, network, host string) (net.Conn, error) {
-	if err := d.refuse(); err != nil {
-		return nil, err
+	if d.isSevered() {
+		return nil, ErrKilled
+	}
+	if d.beforeDial != nil {
+		if err := d.beforeDial(ctx); err != nil {
+			return nil, err
+		}
 	}
 	c, err := d.net.DialContext(ctx, network, host)
 	if err != nil {
@@ -55,6 +63,9 @@ func (d *dialer) DialContext(ctx context.Context, network, host string) (net.Con
 		}
 		c = tc
 	}
+	if d.wrap != nil {
+		c = d.wrap(c)
+	}
 	tracked := &conn{Conn: c, d: d}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -66,17 +77,10 @@ func (d *dialer) DialContext(ctx context.Context, network, host string) (net.Con
 	return tracked, nil
 }
 
-// refuse returns why no connection may be made now, nil if one may.
-func (d *dialer) refuse() error {
+func (d *dialer) isSevered() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	switch {
-	case d.severed:
-		return ErrKilled
-	case time.Now().Before(d.down):
-		return errors.New("kafka-input: network down")
-	}
-	return nil
+	return d.severed
 }
 
 // sever closes every connection and refuses new ones.

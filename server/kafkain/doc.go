@@ -37,13 +37,19 @@
 // session-timeout. With the defaults (3s, heartbeats every 500ms) a killed
 // instance's partitions flow again on another in about 3s.
 //
+// A zombie, an instance cut off past its session timeout that comes back
+// before franz-go tells it its partitions are lost, must not store the cut
+// it held: its checkpoint would win over its successor's, and its release
+// would deliver events twice. So before each store the input sends a
+// heartbeat of its own and stores only if the group still counts it in,
+// within session-timeout - heartbeat-interval of sending it.
+//
 // What it does not do:
-//   - Fence a zombie. An instance cut off for longer than session-timeout
-//     that still reaches the checkpoint topic can store a checkpoint after
-//     its partition's next owner did; its commits fail (stale generation)
-//     but its checkpoint wins. Transactions (checkpoint and commit in one,
-//     fenced by the group generation) would close this; the contract's
-//     order (store, release, commit) does not allow them.
+//   - Fence a store whose request left before that deadline but reaches
+//     the broker after the session expired (a network holding it for
+//     seconds). Transactions (checkpoint and commit in one, fenced by
+//     the group generation) would close this; the contract's order
+//     (store, release, commit) does not allow them.
 //   - Follow partitions added to the topic for Global: its reader reads
 //     the partitions the topic had when it took Global, until Global
 //     moves. The group itself takes new partitions on.

@@ -69,18 +69,25 @@ type node struct {
 // brokers, its name and what mod changes.
 func startNode(t testing.TB, c *kfake.Cluster, name string, order *atomic.Int64, mod func(*Config)) *node {
 	t.Helper()
-	eng := newEngine(name, order)
-	return startNodeSink(t, c, name, eng, eng, mod)
+	return startNodeSink(t, c, name, newEngine(name, order), nil, mod, nil)
 }
 
-func startNodeSink(t testing.TB, c *kfake.Cluster, name string, eng *engine, sink cluster.Sink, mod func(*Config)) *node {
+// startNodeSink is startNode with an engine or another sink (nil: the
+// engine), and prep to change the input before it runs.
+func startNodeSink(t testing.TB, c *kfake.Cluster, name string, eng *engine, sink cluster.Sink, mod func(*Config), prep func(*Input)) *node {
 	t.Helper()
+	if sink == nil {
+		sink = eng
+	}
 	cfg := Config{Enabled: true, Brokers: c.ListenAddrs(), Instance: name, Log: testLog(t, name)}
 	if mod != nil {
 		mod(&cfg)
 	}
 	in, err := New(cfg)
 	require.NoError(t, err)
+	if prep != nil {
+		prep(in)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &node{name: name, in: in, eng: eng, sink: sink, cancel: cancel, done: make(chan error, 1)}
 	go func() { n.done <- in.Run(ctx, sink) }()
