@@ -46,6 +46,8 @@ type Input struct {
 	cancel  context.CancelFunc
 	started bool
 	killCh  chan struct{}
+
+	reconnected chan struct{} // the connection came back
 }
 
 var _ cluster.Input = (*Input)(nil)
@@ -81,7 +83,7 @@ func New(cfg Config, opts ...Option) (*Input, error) {
 	if err != nil {
 		return nil, err
 	}
-	in := &Input{cfg: cfg, sch: sch, logf: log.Printf, killCh: make(chan struct{})}
+	in := &Input{cfg: cfg, sch: sch, logf: log.Printf, killCh: make(chan struct{}), reconnected: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(in)
 	}
@@ -246,6 +248,10 @@ func (in *Input) connect(ctx context.Context) *nats.Conn {
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {
 			in.logf("nats-input: reconnected to %s", nc.ConnectedUrlRedacted())
+			select {
+			case in.reconnected <- struct{}{}:
+			default:
+			}
 		}),
 		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
 			if sub != nil {

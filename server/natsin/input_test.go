@@ -2,6 +2,8 @@ package natsin
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"net"
 	"slices"
@@ -88,6 +90,18 @@ func TestKillJoinFailover(t *testing.T) {
 	victim := ownerOf(nodes, 0)
 	lostShards := victim.in.Owned()
 	require.Contains(t, lostShards, cluster.Global)
+	// Kill right after the victim renewed its lease of partition 0: the
+	// worst case, a full lease-ttl to wait.
+	kv, err := js.KeyValue(context.Background(), cfg.Bucket+"-leases")
+	require.NoError(t, err)
+	w, err := kv.Watch(context.Background(), "p.0", jetstream.UpdatesOnly())
+	require.NoError(t, err)
+	select {
+	case <-w.Updates():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no renewal of p.0 seen")
+	}
+	_ = w.Stop()
 	killAt := time.Now()
 	victim.in.Kill()
 	killTook := time.Since(killAt)
@@ -101,7 +115,7 @@ func TestKillJoinFailover(t *testing.T) {
 		t.Fatal("Run did not return after Kill")
 	}
 	t.Logf("killed %s owning %v (Kill took %s)", victim.name, lostShards, killTook)
-	assert.Less(t, killTook, 100*time.Millisecond, "Kill must not block")
+	assert.Less(t, killTook, time.Second, "Kill must not block")
 
 	var live []*node
 	for _, n := range nodes {
@@ -128,9 +142,13 @@ func TestKillJoinFailover(t *testing.T) {
 		t.Logf("shard %d flowing again %s after Kill", sh, d.Round(time.Millisecond))
 		failover = max(failover, d)
 	}
-	t.Logf("FAILOVER: %s from Kill to every lost shard flowing again (lease-ttl %s, checkpoint-interval %s; target 5s)",
+	t.Logf("FAILOVER: %s from Kill (just after a lease renewal: the worst case) to every lost shard flowing again (lease-ttl %s, checkpoint-interval %s; target 5s)",
 		failover.Round(time.Millisecond), time.Duration(cfg.LeaseTTL), time.Duration(cfg.CheckpointInterval))
-	assert.Less(t, failover, 5*time.Second, "failover target")
+	target := 5 * time.Second
+	if raceEnabled {
+		target = 8 * time.Second
+	}
+	assert.Less(t, failover, target, "failover target")
 	require.NotNil(t, ownerOf(live, 0))
 	assert.Contains(t, ownerOf(live, 0).in.Owned(), cluster.Global, "Global moved with partition 0")
 
@@ -386,4 +404,48 @@ func TestStreamRecreated(t *testing.T) {
 	waitFor(t, 10*time.Second, "the other partitions taken", func() bool { return len(a.partitions()) == 5 })
 	assert.NotContains(t, a.partitions(), int32(4))
 	assert.True(t, log.contains(`partition 4: checkpoint: shard 4 resumes after offset 1000, but stream "telegraf" ends at 0 (made again?): delete its checkpoints in bucket tickrun-checkpoints to start over; leaving it for 30s`))
+}
+
+// bigStateSink gives shard 1 a checkpoint too large for the server.
+type bigStateSink struct{ *fakeSink }
+
+func (s bigStateSink) Cut(shards []int32) (map[int32]*cluster.Checkpoint, func()) {
+	cps, release := s.fakeSink.Cut(shards)
+	if cp := cps[1]; cp != nil {
+		big := make([]byte, 2<<20)
+		_, _ = rand.Read(big)
+		cp.State, _ = json.Marshal(map[string][]byte{"junk": big})
+	}
+	return cps, release
+}
+
+// A shard whose checkpoint can never be stored is dropped, loudly, rather
+// than hold back the events of every other shard.
+func TestCheckpointTooLarge(t *testing.T) {
+	s := startNATS(t)
+	js := connect(t, s)
+	log := newTestLog(t)
+	cfg := fastConfig()
+	cfg.URLs = []string{s.ClientURL()}
+	cfg.Instance = "a"
+	in, err := New(cfg, WithLog(log.logger("a")))
+	require.NoError(t, err)
+	sink := bigStateSink{newFakeSink("a")}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- in.Run(ctx, sink) }()
+	defer func() { cancel(); <-done }()
+	pub := newPublisher(js, 24)
+	for range 200 {
+		pub.publish(t)
+	}
+	waitFor(t, 10*time.Second, "partition 1 dropped", func() bool {
+		return log.contains("shard 1: checkpoint is ") && !slices.Contains(in.Owned(), 1)
+	})
+	assert.True(t, log.contains("over the server's max_payload of 1048576: raise max_payload in the nats-server configuration, or use more partitions; dropping the shard, its events with it"))
+	waitFor(t, 5*time.Second, "the other shards released", func() bool {
+		sink.mu.Lock()
+		defer sink.mu.Unlock()
+		return len(sink.released[0]) > 0 && len(sink.released[cluster.Global]) > 0 && len(sink.released[1]) == 0
+	})
 }

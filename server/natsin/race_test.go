@@ -1,0 +1,6 @@
+//go:build race
+
+package natsin
+
+// raceEnabled slows everything down: timing targets get slack.
+const raceEnabled = true
