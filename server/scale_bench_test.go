@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/tickrun/tickrun/server/api"
+	"github.com/tickrun/tickrun/server/cluster"
 	"github.com/tickrun/tickrun/server/store"
 )
 
@@ -40,4 +41,45 @@ func BenchmarkScaleWrite(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "points/s")
+}
+
+// BenchmarkScaleCut is the checkpoint of one shard holding 10,000 groups
+// of a window (3 points each) and an alert: the cost every
+// checkpoint-interval, and the size stored in the broker.
+func BenchmarkScaleCut(b *testing.B) {
+	st, err := store.Open(b.TempDir() + "/k.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	e := newEngine(engineOptions{Store: st})
+	e.scale = newScaleOut(e, "host", "telegraf", "autogen", "bench")
+	script := "stream|from().measurement('cpu').groupBy('host')|window().period(3s).every(1s)|mean('usage_idle')|alert().crit(lambda: \"mean\" < 10)"
+	if err := e.Start(api.TaskSpec{ID: "t", Type: "stream", Script: script, DBRPs: []store.DBRP{{DB: "telegraf", RP: "autogen"}}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.scale.Restore(0, nil); err != nil {
+		b.Fatal(err)
+	}
+	const hosts = 10000
+	off := int64(0)
+	for s := 0; s < 3; s++ {
+		for h := 0; h < hosts; h++ {
+			off++
+			e.scale.Write(0, 0, off, []byte(fmt.Sprintf("cpu,host=h%05d usage_idle=%d.5 %d", h, 20+h%70, int64(1700000000+s)*1e9)))
+		}
+	}
+	var size int
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		cps, release := e.scale.Cut([]int32{0})
+		raw, err := cluster.Encode(cps[0])
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(raw)
+		release()
+	}
+	b.ReportMetric(float64(size), "bytes/checkpoint")
 }
