@@ -160,3 +160,27 @@ func TestGroupTag(t *testing.T) {
 }
 
 var _ = time.Second
+
+// The state of groups comes from a checkpoint in the broker: outside
+// input. ImportGroups never panics, and the task still takes points
+// after it, whatever it was given.
+func FuzzImportGroups(f *testing.F) {
+	seed, err := pipeline.Compile("cpu", "cpu.tick", handoverScript, pipeline.Options{})
+	require.NoError(f, err)
+	_, err = seed.WriteLineProtocol(strings.NewReader(strings.Join(handoverPoints(0, 5), "\n")), "telegraf", "autogen", "", nil)
+	require.NoError(f, err)
+	state, err := seed.ExportGroups(func(string) bool { return true })
+	require.NoError(f, err)
+	seed.Close(context.Background())
+	f.Add(state)
+	f.Add([]byte(`{"window2":{"host=a":{"points":[{"fields":[{"k":"x","t":9}]}]}}}`))
+	f.Add([]byte(`{"alert4":{"host=a":{"state":{"history":[1,2,3],"idx":7}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		task, err := pipeline.Compile("cpu", "cpu.tick", handoverScript, pipeline.Options{})
+		require.NoError(t, err)
+		defer task.Close(context.Background())
+		task.ImportGroups(data)
+		_, err = task.WriteLineProtocol(strings.NewReader(strings.Join(handoverPoints(5, 8), "\n")), "telegraf", "autogen", "", nil)
+		require.NoError(t, err)
+	})
+}
