@@ -27,10 +27,10 @@ func chainScript(n int) string {
 // field kinds. They are kept per node now: the work grows with the chain.
 func TestBindingIsLinear_issue16(t *testing.T) {
 	work := func(n int) int {
-		kindsComputed = 0
+		kindsComputed.Store(0)
 		_, err := Compile("t", "t.tick", chainScript(n), Options{})
 		require.NoError(t, err)
-		return kindsComputed
+		return int(kindsComputed.Load())
 	}
 	small, large := work(500), work(4000)
 	assert.LessOrEqual(t, large, 8*small+100, "500 nodes: %d, 4000 nodes: %d field-kind computations", small, large)

@@ -1,6 +1,10 @@
 package pipeline
 
-import "github.com/tickrun/tickrun/eval"
+import (
+	"sync/atomic"
+
+	"github.com/tickrun/tickrun/eval"
+)
 
 // Field kinds known at bind time. A lambda's references are fields whose
 // kind is usually unknown until points arrive, but some nodes fix them: an
@@ -28,7 +32,7 @@ func knownFields(n node) map[string]eval.Kind {
 	if nb.kindsKnown {
 		return nb.kinds
 	}
-	kindsComputed++
+	kindsComputed.Add(1)
 	var in map[string]eval.Kind
 	if p := nb.parent; p != nil {
 		in = knownFields(p)
@@ -49,7 +53,7 @@ func knownFields(n node) map[string]eval.Kind {
 
 // kindsComputed counts what knownFields computed (not kept), for the test
 // that binding is linear in the length of a chain.
-var kindsComputed int
+var kindsComputed atomic.Int64
 
 // forgetKinds drops what knownFields kept of n and its descendants: a
 // property of n was set.
