@@ -483,3 +483,24 @@ func (in *memInput) cut(sink cluster.Sink, shards []int32) {
 	in.b.mu.Unlock()
 	release()
 }
+
+// Without [nats-input] or [kafka-input] the server runs alone, exactly
+// as before: no mode, nothing held for a checkpoint (the seed page's
+// events arrive while the server runs), no scale-out metrics.
+func TestWithoutInputs(t *testing.T) {
+	sink := newSink(t)
+	ts := startServer(t, t.TempDir(), nil)
+	replayRecorded(t, ts, "01_define_cpu_alert_dbrp_flag", sink.addr)
+	replayRecorded(t, ts, "02_enable_cpu_alert", sink.addr)
+	replayRecorded(t, ts, "03_define_topic_handler", sink.addr)
+	input := readFile(t, "testdata/seed_topic_handler/input.lp")
+	status, _, body := ts.do("POST", "/write?db=telegraf&rp=autogen", nil, []byte(input))
+	require.Equal(t, http.StatusNoContent, status, body)
+	want := readLines(t, "testdata/seed_topic_handler/expected.jsonl")
+	require.Eventually(t, func() bool { return sink.count() == len(want) }, 10*time.Second, 10*time.Millisecond)
+	for name := range scrape(t, ts) {
+		assert.False(t, strings.HasPrefix(name, "tickrun_scaleout_"), name)
+	}
+	ts.stop()
+	assert.Len(t, sink.close(), len(want))
+}
