@@ -1,6 +1,0 @@
-//go:build !race
-
-package natsin
-
-// raceEnabled slows everything down: timing targets get slack.
-const raceEnabled = false
