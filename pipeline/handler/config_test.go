@@ -71,9 +71,9 @@ func TestKapacitorConfig(t *testing.T) {
 // Errors name the file, the line and the key, and never show a secret.
 func TestKapacitorConfigErrors(t *testing.T) {
 	for _, tc := range []struct{ conf, want string }{
-		{"[slack]\nenabled = \"yes\"\n", `k.conf:2: [slack] enabled: want true or false, got yes`},
+		{"[slack]\nenabled = \"yes\"\n", `k.conf:2: [slack] enabled: want true or false, got a string`},
 		{"[slack]\nenabled = true\n\nurl = \"ftp://hooks.slack.com/SECRET\"\n", `k.conf:4: [slack] url: want an http:// or https:// URL (value not shown: it may hold a token)`},
-		{"[smtp]\n  port = \"25\"\n", `k.conf:2: [smtp] port: want an integer, got 25`},
+		{"[smtp]\n  port = \"25\"\n", `k.conf:2: [smtp] port: want an integer, got a string`},
 		{"[telegram]\ntoken = 123456\n", `k.conf:2: [telegram] token: want a string, got a number`},
 		{"[pagerduty2]\nrouting-key = [\"SECRET\"]\n", `k.conf:2: [pagerduty2] routing-key: want a string, got an array`},
 		{"[teams]\nchannel-url = 'https://x/SECRET\n", `k.conf:2: [teams] literal strings cannot have new lines`},
@@ -89,5 +89,5 @@ func TestKapacitorConfigErrors(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "kapacitor.conf")
 	require.NoError(t, os.WriteFile(path, []byte("[slack]\nenabled = 1\n"), 0o600))
 	_, err := kapconf.Load(path)
-	assert.EqualError(t, err, path+":2: [slack] enabled: want true or false, got 1")
+	assert.EqualError(t, err, path+":2: [slack] enabled: want true or false, got a number")
 }

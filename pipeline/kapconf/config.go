@@ -295,12 +295,12 @@ func checkConfigValue(kind Kind, v any) (any, string) {
 		if b, ok := v.(bool); ok {
 			return b, ""
 		}
-		return nil, fmt.Sprintf("want true or false, got %v", v)
+		return nil, "want true or false, got " + typeName(v)
 	case String:
 		if s, ok := v.(string); ok {
 			return s, ""
 		}
-		return nil, fmt.Sprintf("want a string, got %v", v)
+		return nil, "want a string, got " + typeName(v)
 	case Secret:
 		if s, ok := v.(string); ok {
 			return s, ""
@@ -322,7 +322,7 @@ func checkConfigValue(kind Kind, v any) (any, string) {
 		if n, ok := v.(int64); ok {
 			return n, ""
 		}
-		return nil, fmt.Sprintf("want an integer, got %v", v)
+		return nil, "want an integer, got " + typeName(v)
 	case Strings:
 		list, ok := v.([]any)
 		if !ok {
@@ -345,7 +345,7 @@ func checkConfigValue(kind Kind, v any) (any, string) {
 		}
 		d, err := time.ParseDuration(s)
 		if err != nil {
-			return nil, fmt.Sprintf("want a duration such as \"10s\", got %q", s)
+			return nil, `want a duration such as "10s" (value not shown: it may be a secret on the wrong line)`
 		}
 		return d, ""
 	case Map:
