@@ -188,9 +188,29 @@ func runKillAndAdd(t *testing.T, b scaleBroker) {
 	}
 	require.NotNil(t, victim, "no instance owns the global shard")
 	owned := victim.input.Owned()
+	// The kill lands mid-stream: the second third is published over 2 s
+	// and the victim is killed while it holds alerts back, of points it
+	// processed since its last checkpoint. Their loss,
+	// and their redoing by the new owner, is what the test is about.
+	published := make(chan struct{})
+	go func() {
+		defer close(published)
+		part := msgs[third : 2*third]
+		for i := 0; i < len(part); i += 100 {
+			b.publish(t, part[i:min(i+100, len(part))])
+			time.Sleep(200 * time.Millisecond)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	vts := &testServer{t: t, url: victim.url}
+	require.Eventually(t, func() bool { return scrape(t, vts)["tickrun_scaleout_events_held"] > 0 }, 10*time.Second, 5*time.Millisecond,
+		"the victim never held an alert back")
 	server.Kill(victim.srv) // crash: its work since its last checkpoint is redone by others
 	killed := time.Now()
-	b.publish(t, msgs[third:2*third])
+	discarded := scrape(t, vts)["tickrun_scaleout_events_discarded_total"]
+	require.Greater(t, discarded, 0.0, "the victim held no alert when killed: the kill proves nothing")
+	t.Logf("the victim held %v alerts back when killed", discarded)
+	<-published
 	require.Eventually(t, func() bool { return covered(owned, rest...) }, 20*time.Second, 20*time.Millisecond,
 		"the killed instance's shards %v were not taken over", owned)
 	t.Logf("the killed instance's shards %v owned again %v after the kill", owned, time.Since(killed).Round(10*time.Millisecond))
@@ -436,7 +456,7 @@ func (in *memInput) Run(ctx context.Context, sink cluster.Sink) error {
 			}
 			in.owned[s] = next
 		}
-		if time.Since(lastCut) > 100*time.Millisecond {
+		if time.Since(lastCut) > time.Second { // checkpoint-interval, as the inputs' default
 			in.cut(sink, in.shards())
 			lastCut = time.Now()
 		}
