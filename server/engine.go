@@ -61,7 +61,10 @@ type engineOptions struct {
 	Config   *kapconf.Config // handler sections of kapacitor.conf
 	Deliver  deliver.Options
 	Log      io.Writer // per-point node errors and handler failures
-	Store    *store.Store
+	// Info, if set, receives the engine's informational lines (how a
+	// scaled-out server runs each task); Log's lines are warnings.
+	Info  func(format string, args ...any)
+	Store *store.Store
 }
 
 // engine runs tasks on package pipeline; it implements api.Engine.
@@ -397,7 +400,11 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	rt.task, rt.info, rt.graph = t, info, g
 	if e.scale != nil {
 		rt.mode, rt.why = e.scale.classify(spec.ID, t)
-		e.logf("task %s runs %s %s", spec.ID, rt.mode, rt.why)
+		if e.opts.Info != nil {
+			e.opts.Info("task %s runs %s %s", spec.ID, rt.mode, rt.why)
+		} else {
+			e.logf("task %s runs %s %s", spec.ID, rt.mode, rt.why)
+		}
 	}
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt

@@ -108,6 +108,7 @@ func New(opts Options) (*Server, error) {
 		Server:   alert.ServerInfo{Hostname: cfg.Hostname, ClusterID: id.ClusterID, ServerID: id.ServerID},
 		Config:   handlers,
 		Log:      &logWriter{log: log},
+		Info:     func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
 		Store:    st,
 	})
 	inputs, so, err := buildInputs(cfg, opts, id, log)
