@@ -2,6 +2,10 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,11 +14,15 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/tickrun/tickrun/internal/testsink"
+	"github.com/tickrun/tickrun/server"
 	"github.com/tickrun/tickrun/server/cluster"
+	"github.com/tickrun/tickrun/server/config"
 	"github.com/tickrun/tickrun/server/kafkain"
 	"github.com/tickrun/tickrun/server/natsin"
 )
@@ -136,5 +144,57 @@ func quietLog(t *testing.T, name string) func(string, ...any) {
 		if !done.Load() && !strings.Contains(format, "DEBUG") {
 			t.Logf(name+": "+format, args...)
 		}
+	}
+}
+
+// A server configured from kapacitor.conf text alone, as a user writes
+// it: [nats-input] or [kafka-input] and a [load] directory. One instance
+// reads the whole stream; its alerts are those of one in-process run.
+func TestInputFromConfig(t *testing.T) {
+	msgs := scaleMessages(6)
+	for _, c := range []struct {
+		name    string
+		section func(t *testing.T) (string, scaleBroker)
+	}{
+		{"nats", func(t *testing.T) (string, scaleBroker) {
+			b := newNATSBroker(t)
+			return fmt.Sprintf("[nats-input]\n  enabled = true\n  urls = [%q]\n  partitions = 4\n", b.url), b
+		}},
+		{"kafka", func(t *testing.T) (string, scaleBroker) {
+			b := newKafkaBroker(t)
+			return fmt.Sprintf("[kafka-input]\n  enabled = true\n  brokers = [%q]\n  topic = \"telegraf\"\n", b.c.ListenAddrs()[0]), b
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			want := wantAlerts(t, msgs)
+			require.Greater(t, len(want), 50)
+			snk := testsink.Start(t, "", nil)
+			dir := t.TempDir()
+			load := filepath.Join(dir, "load")
+			require.NoError(t, os.MkdirAll(filepath.Join(load, "tasks"), 0o755))
+			for name, script := range map[string]string{"cpu_alert": scaleScript, "cpu_one": globalScript} {
+				body := "dbrp \"telegraf\".\"autogen\"\n" + fmt.Sprintf(script, snk.Addr())
+				require.NoError(t, os.WriteFile(filepath.Join(load, "tasks", name+".tick"), []byte(body), 0o644))
+			}
+			section, b := c.section(t)
+			text := fmt.Sprintf("hostname = \"tickrun-test\"\ndata_dir = %q\n[http]\n  log-enabled = false\n[load]\n  enabled = true\n  dir = %q\n%s", dir, load, section)
+			path := filepath.Join(dir, "kapacitor.conf")
+			require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
+			cfg, err := config.Load(path)
+			require.NoError(t, err)
+			cfg.Resolve()
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			srv, err := server.New(server.Options{Config: cfg, Listener: ln, Logger: testLogger(t), DrainTimeout: 10 * time.Second})
+			require.NoError(t, err)
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve() }()
+			b.publish(t, msgs)
+			require.Eventually(t, func() bool { return len(snk.Received()) >= len(want) }, 30*time.Second, 20*time.Millisecond)
+			require.NoError(t, srv.Shutdown(context.Background()))
+			require.NoError(t, <-errc)
+			got := snk.Close()
+			assert.Equal(t, byAlertID(want), byAlertID(got))
+		})
 	}
 }
