@@ -33,15 +33,6 @@ type handoverNode interface {
 	dropGroups(drop func(group string) bool)
 }
 
-// statefulKinds are the node kinds that keep per-group state without
-// handing it over.
-var statefulKinds = map[string]bool{
-	"changeDetect": true, "derivative": true, "stateDuration": true, "stateCount": true,
-	"difference": true, "movingAverage": true, "cumulativeSum": true, "holtWinters": true,
-	"holtWintersWithFit": true, "udf": true, "sample": true, "distinct": true, "flatten": true,
-	"join": true, "union": true, "combine": true, "barrier": true, "shift": true,
-}
-
 // ExportGroups returns the state of the groups keep selects (by group id,
 // as Event.Group shows it with "" for the nil group), as JSON keyed by
 // node name: what ImportGroups of the same script on another instance
@@ -119,8 +110,8 @@ func (t *Task) HandoverGaps() []string {
 		if _, ok := n.(handoverNode); ok {
 			continue
 		}
-		if b := n.base(); b.spec != nil && statefulKinds[b.spec.Method] {
-			out = append(out, b.name)
+		if keepsGroups(n) {
+			out = append(out, n.base().name)
 		}
 	}
 	return out

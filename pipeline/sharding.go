@@ -45,8 +45,8 @@ func (t *Task) Sharding(key string) (sharded bool, why string) {
 			return false, where + " counts the whole stream on the wall clock (stats, deadman)"
 		case *joinNode, *unionNode, *combineNode, *barrierNode:
 			return false, where + " combines streams or groups"
-		case *alertNode, *windowNode, *derivativeNode, *changeDetectNode, *stateNode, *transformNode,
-			*sampleNode, *udfNode, *holtWintersNode, *flattenNode, *multiSelectNode:
+		}
+		if keepsGroups(n) {
 			stateful++
 			if !k {
 				return false, fmt.Sprintf("%s keeps state per group and its groups (%s) do not contain %q", where, d, key)
@@ -57,6 +57,18 @@ func (t *Task) Sharding(key string) (sharded bool, why string) {
 		return true, "no node keeps state per group"
 	}
 	return true, fmt.Sprintf("every group key contains %q", key)
+}
+
+// keepsGroups reports whether n keeps state per group: the nodes whose
+// groups must not span partitions (Sharding), and, of those that do not
+// hand it over, the ones Task.HandoverGaps names.
+func keepsGroups(n node) bool {
+	switch n.(type) {
+	case *alertNode, *windowNode, *derivativeNode, *changeDetectNode, *stateNode, *transformNode,
+		*sampleNode, *udfNode, *holtWintersNode, *flattenNode, *multiSelectNode:
+		return true
+	}
+	return false
 }
 
 func dimsText(star bool, names []string) string {
