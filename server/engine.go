@@ -225,6 +225,15 @@ func (e *engine) saved(topic, id string) (pipeline.Saved, bool) {
 	return pipeline.Saved{Level: l, EpisodeStart: ev.Time.Add(-ev.Duration).UnixNano(), Time: ev.Time.UnixNano()}, true
 }
 
+// infof logs an informational line: to Options.Info, else as logf does.
+func (e *engine) infof(format string, args ...any) {
+	if e.opts.Info != nil {
+		e.opts.Info(format, args...)
+		return
+	}
+	e.logf(format, args...)
+}
+
 func (e *engine) logf(format string, args ...any) {
 	if e.opts.Log != nil {
 		fmt.Fprintf(e.opts.Log, format+"\n", args...)
@@ -400,11 +409,7 @@ func (e *engine) startLocked(spec api.TaskSpec) error {
 	rt.task, rt.info, rt.graph = t, info, g
 	if e.scale != nil {
 		rt.mode, rt.why = e.scale.classify(spec.ID, t)
-		if e.opts.Info != nil {
-			e.opts.Info("task %s runs %s %s", spec.ID, rt.mode, rt.why)
-		} else {
-			e.logf("task %s runs %s %s", spec.ID, rt.mode, rt.why)
-		}
+		e.infof("task %s runs %s %s", spec.ID, rt.mode, rt.why)
 	}
 	old := e.tasks[spec.ID]
 	e.tasks[spec.ID] = rt

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tickrun/tickrun/server/kafkain"
@@ -48,12 +47,9 @@ func (c *Config) validateInputs() error {
 	return nil
 }
 
-// errNoInput is returned by Input when no broker input is enabled.
-var errNoInput = errors.New("no broker input is enabled")
-
 // InputKey returns the partition key and the (db, rp) of the enabled
-// broker input.
-func (c *Config) InputKey() (key, db, rp string, err error) {
+// broker input; ok is false when none is enabled.
+func (c *Config) InputKey() (key, db, rp string, ok bool) {
 	switch {
 	case c.NATSInput.Enabled:
 		n := c.NATSInput.Config.WithDefaults()
@@ -62,10 +58,10 @@ func (c *Config) InputKey() (key, db, rp string, err error) {
 		k := c.KafkaInput.Config.WithDefaults()
 		key, db, rp = c.KafkaInput.PartitionKey, k.DB, k.RP
 	default:
-		return "", "", "", errNoInput
+		return "", "", "", false
 	}
 	if key == "" {
 		key = DefaultPartitionKey
 	}
-	return key, db, rp, nil
+	return key, db, rp, true
 }
