@@ -13,20 +13,7 @@ import (
 // message of one line (Telegraf's outputs.nats with a subject per host)
 // into the seed script grouped by host, with a cut every 1,000 messages.
 func BenchmarkScaleWrite(b *testing.B) {
-	st, err := store.Open(b.TempDir() + "/k.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	e := newEngine(engineOptions{Store: st})
-	e.scale = newScaleOut(e, "host", "telegraf", "autogen", "bench")
-	script := "stream|from().measurement('cpu').groupBy('host')|alert().crit(lambda: \"usage_idle\" < 10).message('Hey, check your CPU')"
-	if err := e.Start(api.TaskSpec{ID: "t", Type: "stream", Script: script, DBRPs: []store.DBRP{{DB: "telegraf", RP: "autogen"}}}); err != nil {
-		b.Fatal(err)
-	}
-	if err := e.scale.Restore(0, nil); err != nil {
-		b.Fatal(err)
-	}
+	e := scaleEngine(b, "stream|from().measurement('cpu').groupBy('host')|alert().crit(lambda: \"usage_idle\" < 10).message('Hey, check your CPU')")
 	msgs := make([][]byte, 1000)
 	for i := range msgs {
 		msgs[i] = []byte(fmt.Sprintf("cpu,host=host%03d,cpu=cpu-total usage_idle=%d.5,usage_user=3.25,usage_system=1.5 %d\n", i%100, 20+i%70, int64(1700000000+i)*1e9))
@@ -47,20 +34,7 @@ func BenchmarkScaleWrite(b *testing.B) {
 // of a window (3 points each) and an alert: the cost every
 // checkpoint-interval, and the size stored in the broker.
 func BenchmarkScaleCut(b *testing.B) {
-	st, err := store.Open(b.TempDir() + "/k.db")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
-	e := newEngine(engineOptions{Store: st})
-	e.scale = newScaleOut(e, "host", "telegraf", "autogen", "bench")
-	script := "stream|from().measurement('cpu').groupBy('host')|window().period(3s).every(1s)|mean('usage_idle')|alert().crit(lambda: \"mean\" < 10)"
-	if err := e.Start(api.TaskSpec{ID: "t", Type: "stream", Script: script, DBRPs: []store.DBRP{{DB: "telegraf", RP: "autogen"}}}); err != nil {
-		b.Fatal(err)
-	}
-	if err := e.scale.Restore(0, nil); err != nil {
-		b.Fatal(err)
-	}
+	e := scaleEngine(b, "stream|from().measurement('cpu').groupBy('host')|window().period(3s).every(1s)|mean('usage_idle')|alert().crit(lambda: \"mean\" < 10)")
 	const hosts = 10000
 	off := int64(0)
 	for s := 0; s < 3; s++ {
@@ -82,4 +56,23 @@ func BenchmarkScaleCut(b *testing.B) {
 		release()
 	}
 	b.ReportMetric(float64(size), "bytes/checkpoint")
+}
+
+// scaleEngine is an engine with a broker input's side, running script as
+// task t and owning shard 0.
+func scaleEngine(b *testing.B, script string) *engine {
+	st, err := store.Open(b.TempDir() + "/k.db")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	e := newEngine(engineOptions{Store: st})
+	e.scale = newScaleOut(e, "host", "telegraf", "autogen", "bench")
+	if err := e.Start(api.TaskSpec{ID: "t", Type: "stream", Script: script, DBRPs: []store.DBRP{{DB: "telegraf", RP: "autogen"}}}); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.scale.Restore(0, nil); err != nil {
+		b.Fatal(err)
+	}
+	return e
 }
