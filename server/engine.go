@@ -23,7 +23,6 @@ package server
 //     (Registry.SetRestore) after a restart.
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +87,11 @@ type engine struct {
 
 	handlersMu sync.Mutex
 	handlers   map[topicHandler]*countedHandler // the subscribed topic handlers
+
+	// decoders are the line-protocol decoders of writes, reused: a
+	// decoder keeps its buffers and interned strings from one body to
+	// the next.
+	decoders sync.Pool // *lineproto.Decoder
 
 	// scale is the side of the broker inputs (scale.go); nil without one.
 	scale *scaleOut
@@ -592,13 +596,22 @@ func (e *engine) Write(req api.WriteRequest) api.WriteResult {
 // when routes is nil) and counting what came in.
 func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResult {
 	var res api.WriteResult
-	d := lineproto.NewDecoder(bytes.NewReader(req.Body))
+	d, _ := e.decoders.Get().(*lineproto.Decoder)
+	if d == nil {
+		d = lineproto.NewDecoder(nil)
+	}
+	defer func() {
+		d.ResetBytes(nil) // holds neither the body nor res while pooled
+		d.OnError, d.Now = nil, nil
+		e.decoders.Put(d)
+	}()
 	d.Database, d.RP, d.Precision = req.DB, req.RP, lineproto.Precision(req.Precision)
 	now := req.Now
 	d.Now = func() time.Time { return now }
 	d.OnError = func(le *lineproto.LineError) {
 		res.Bad = append(res.Bad, api.LineError{Line: le.Line, Text: le.Text, Reason: influxReason(le.Text, le.Err)})
 	}
+	d.ResetBytes(req.Body)
 	// Lines of a batch mostly repeat the measurement of the line before
 	// (Telegraf writes a plugin's metrics together): the route of the
 	// last measurement is kept at hand, so that such a point costs a

@@ -85,6 +85,33 @@ func TestPartialWrites(t *testing.T) {
 	assert.Equal(t, int64(written), nodeStat(t, ts, "cpu_alert", "stream0", "collected"))
 }
 
+// TestLongLineWrite: a line over the decoder's 4 MiB limit in a write
+// under the body limit is a bad line like any other (the write decodes
+// the body in place, and a line that long is still cut out), and the
+// lines around it are written.
+func TestLongLineWrite(t *testing.T) {
+	ts := startServer(t, t.TempDir(), nil)
+	defineSeedTask(t, ts, "cpu_alert")
+	long := "cpu,host=h usage_idle=" + strings.Repeat("1", 5<<20) + " 1\n"
+	body := "cpu,host=a usage_idle=50 1\n" + long + "cpu,host=b usage_idle=60 2\n"
+	for _, gz := range []bool{false, true} {
+		var headers [][2]string
+		data := []byte(body)
+		if gz {
+			headers, data = [][2]string{{"Content-Encoding", "gzip"}}, gzipped(t, data)
+		}
+		status, _, resp := ts.do("POST", "/write?db=telegraf&rp=autogen", headers, data)
+		require.Equal(t, http.StatusBadRequest, status, "gzip=%v", gz)
+		var got struct{ Error string }
+		require.NoError(t, json.Unmarshal([]byte(resp), &got), resp)
+		assert.True(t, strings.HasPrefix(got.Error, "partial write: unable to parse 'cpu,host=h usage_idle=111"), got.Error)
+		assert.Contains(t, got.Error, "line too long: 5242904 bytes")
+		assert.True(t, strings.HasSuffix(got.Error, " dropped=1"), got.Error)
+		assert.Less(t, len(got.Error), 1000, "the answer quotes the start of the line only")
+	}
+	assert.Equal(t, int64(4), nodeStat(t, ts, "cpu_alert", "stream0", "collected"))
+}
+
 func gzipped(t *testing.T, data []byte) []byte {
 	var b bytes.Buffer
 	gz := gzip.NewWriter(&b)

@@ -106,18 +106,17 @@ func NewDecoder(r io.Reader) *Decoder {
 }
 
 // ResetBytes makes d decode data, a whole input in memory (the body of
-// one broker message), from its first line, keeping d's buffers and
-// settings: decoding many small messages this way allocates nothing per
-// message, where a NewDecoder per message costs its 64 KiB reader and
-// 1 MiB chunk. Line numbers and counters start again; lines are not held
-// to MaxLineSize (the broker bounds its messages).
+// one write or broker message), from its first line, keeping d's buffers
+// and settings: decoding many inputs this way allocates nothing per
+// input, where a NewDecoder per input costs its 64 KiB reader and 1 MiB
+// chunk, and the lines are decoded where they are, not copied. Line
+// numbers and counters start again. Lines are held to MaxLineSize as
+// NewDecoder's are: an input with a line over it is read as a stream,
+// which reports that line and skips it.
 func (d *Decoder) ResetBytes(data []byte) {
-	if len(data) > 0 && data[len(data)-1] != '\n' {
-		d.tail = append(append(d.tail[:0], data...), '\n')
-		data = d.tail
-	}
 	d.bad, d.reported, d.points = 0, 0, 0
 	d.readErr, d.dec, d.fast = nil, nil, false
+	d.timeChecked, d.hint = false, nil
 	maxLine := d.MaxLineSize
 	switch {
 	case maxLine == 0:
@@ -125,7 +124,37 @@ func (d *Decoder) ResetBytes(data []byte) {
 	case maxLine < 0:
 		maxLine = -1
 	}
+	if maxLine >= 0 && hasLongLine(data, maxLine) {
+		// Rare: the streaming path cuts the long line out. Its chunks
+		// are its own storage, never data's.
+		br := bytes.NewReader(data)
+		if d.r == nil {
+			d.r = bufio.NewReaderSize(br, 64<<10)
+		} else {
+			d.r.Reset(br)
+		}
+		d.lr = newLineReader(d.r, d.MaxLineSize)
+		d.chunk, d.lineBase, d.eof = nil, 0, false
+		return
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		d.tail = append(append(d.tail[:0], data...), '\n')
+		data = d.tail
+	}
 	d.loadChunk(data, 0, nil, maxLine)
+}
+
+// hasLongLine reports whether a line of data (a last one may lack its
+// newline) is longer than max bytes.
+func hasLongLine(data []byte, max int) bool {
+	for len(data) > max {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 || i > max {
+			return true
+		}
+		data = data[i+1:]
+	}
+	return false
 }
 
 // BadLines returns how many lines were rejected so far, reported or not.

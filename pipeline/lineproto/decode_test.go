@@ -415,7 +415,8 @@ func TestFastIntMatchesParseInt(t *testing.T) {
 
 // ResetBytes decodes one in-memory input after another with one decoder,
 // as NewDecoder would decode each: the same points and bad lines, line
-// numbers from 1 in each.
+// numbers from 1 in each, lines over MaxLineSize reported and skipped
+// (then the next input is decoded in place again).
 func TestResetBytes(t *testing.T) {
 	inputs := []string{
 		"cpu,host=a usage_idle=1 1\ncpu,host=b usage_idle=2 2\n",
@@ -423,27 +424,44 @@ func TestResetBytes(t *testing.T) {
 		"bad line\ncpu,host=d usage_idle=4 4\n",
 		"",
 		`mem,host=e s="x\ty" 5`,
+		"m f=1 1\nm,host=long-enough f=2 2\nm f=3 3\n",
+		"m f=1 1\nm,host=long-enough f=2 2",
+		"m,host=long-enough f=2 2\nm f=3 3\n",
+		"m f=4 4\n",
 	}
-	reused := NewDecoder(strings.NewReader(""))
-	for _, in := range inputs {
-		var wantErr, gotErr []string
-		fresh := NewDecoder(strings.NewReader(in))
-		fresh.OnError = func(e *LineError) { wantErr = append(wantErr, e.Error()) }
-		reused.OnError = func(e *LineError) { gotErr = append(gotErr, e.Error()) }
-		reused.ResetBytes([]byte(in))
-		for {
-			w, err := fresh.Next()
-			require.NoError(t, err)
-			g, err := reused.Next()
-			require.NoError(t, err)
-			if w == nil {
-				require.Nil(t, g, in)
-				break
+	for _, limit := range []int{0, 16} {
+		reused := NewDecoder(strings.NewReader(""))
+		reused.MaxLineSize = limit
+		for _, in := range inputs {
+			where := fmt.Sprintf("limit %d: %q", limit, in)
+			var wantErr, gotErr []string
+			fresh := NewDecoder(strings.NewReader(in))
+			fresh.MaxLineSize = limit
+			fresh.OnError = func(e *LineError) { wantErr = append(wantErr, e.Error()) }
+			reused.OnError = func(e *LineError) { gotErr = append(gotErr, e.Error()) }
+			reused.ResetBytes([]byte(in))
+			for {
+				w, err := fresh.Next()
+				require.NoError(t, err)
+				g, err := reused.Next()
+				require.NoError(t, err)
+				if w == nil {
+					require.Nil(t, g, where)
+					break
+				}
+				require.NotNil(t, g, where)
+				wc, gc := *w, *g
+				if len(wc.Tags) == 0 && len(gc.Tags) == 0 {
+					wc.Tags, gc.Tags = nil, nil // a reused decoder keeps its empty slice
+				}
+				require.Equal(t, wc, gc, where)
 			}
-			require.NotNil(t, g, in)
-			require.Equal(t, *w, *g, in)
+			require.Equal(t, wantErr, gotErr, where)
+			require.Equal(t, fresh.Points(), reused.Points(), where)
+			if limit > 0 && strings.Contains(in, "long-enough") {
+				require.NotEmpty(t, gotErr, where)
+				require.Contains(t, gotErr[len(gotErr)-1], "line too long", where)
+			}
 		}
-		require.Equal(t, wantErr, gotErr, in)
-		require.Equal(t, fresh.Points(), reused.Points())
 	}
 }
