@@ -11,12 +11,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tickrun/tickrun/eval"
 	"github.com/tickrun/tickrun/pipeline"
 )
 
 // Issue 17: a server writes into a task from many HTTP requests at once.
 // Writers in several goroutines (Write, WritePoint through
-// WriteLineProtocol) go through the nodes one point at a time: nothing
+// WriteLineProtocol, WritePoints) go through the nodes one point at a time: nothing
 // races (run with -race), no point is lost, and what the nodes compute
 // does not depend on the interleaving when the input is per writer.
 func TestConcurrentWriters_issue17(t *testing.T) {
@@ -39,6 +40,17 @@ func TestConcurrentWriters_issue17(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			host := fmt.Sprintf("h%d", w)
+			if w%4 == 3 {
+				var ps []pipeline.Point
+				for i := range perWriter {
+					ps = append(ps, pipeline.Point{Name: "cpu", Database: "telegraf", RP: "autogen", Timestamp: int64(i) * 1e9,
+						Tags: []pipeline.Tag{{Key: "host", Value: host}}, Fields: []pipeline.Field{{Key: "v", Value: eval.FloatValue(1)}}})
+				}
+				for i := 0; i < len(ps); i += 64 {
+					require.NoError(t, task.WritePoints(ps[i:min(i+64, len(ps))]))
+				}
+				return
+			}
 			if w%2 == 0 {
 				for i := range perWriter {
 					require.NoError(t, task.Write("telegraf", "autogen", "cpu", map[string]string{"host": host},
@@ -64,4 +76,19 @@ func TestConcurrentWriters_issue17(t *testing.T) {
 		assert.Equal(t, perWriter-10, counts[fmt.Sprintf("h%d", w)], "host h%d", w)
 	}
 	require.ErrorIs(t, task.Write("telegraf", "autogen", "cpu", nil, map[string]any{"v": 1.0}, time.Unix(0, 0)), pipeline.ErrClosed)
+	require.ErrorIs(t, task.WritePoints([]pipeline.Point{{Name: "cpu"}}), pipeline.ErrClosed)
+}
+
+// WritePoints skips the points of a database and retention policy the
+// task does not read, as WritePoint does, and counts the others.
+func TestWritePointsDBRP(t *testing.T) {
+	task, err := pipeline.Compile("t", "t.tick", "dbrp \"telegraf\".\"autogen\"\nstream|from()", pipeline.Options{})
+	require.NoError(t, err)
+	ps := []pipeline.Point{
+		{Name: "cpu", Database: "telegraf", RP: "autogen", Timestamp: 1},
+		{Name: "cpu", Database: "other", RP: "autogen", Timestamp: 2},
+		{Name: "cpu", Database: "telegraf", RP: "autogen", Timestamp: 3},
+	}
+	require.NoError(t, task.WritePoints(ps))
+	assert.Equal(t, int64(2), task.Stats().Points)
 }

@@ -88,10 +88,9 @@ type engine struct {
 	handlersMu sync.Mutex
 	handlers   map[topicHandler]*countedHandler // the subscribed topic handlers
 
-	// decoders are the line-protocol decoders of writes, reused: a
-	// decoder keeps its buffers and interned strings from one body to
-	// the next.
-	decoders sync.Pool // *lineproto.Decoder
+	// writers decode the bodies of writes, reused: a decoder keeps its
+	// buffers and interned strings from one body to the next.
+	writers sync.Pool // *bodyWriter
 
 	// scale is the side of the broker inputs (scale.go); nil without one.
 	scale *scaleOut
@@ -571,6 +570,24 @@ func (e *engine) rebuildRoutes() {
 	e.routes.Store(rt)
 }
 
+// bodyWriter is what decoding a write body needs, kept from one write to
+// the next.
+type bodyWriter struct {
+	d     *lineproto.Decoder
+	batch []pipeline.Point // copies of points for the tasks of one run
+}
+
+// writeBatch is how many points a task takes under one lock from a
+// write: about 13 µs of the seed script's work.
+const writeBatch = 128
+
+// sameTasks reports whether a and b are the same route's tasks (route
+// slices are made once per route table, so comparing them is comparing
+// their first element's address).
+func sameTasks(a, b []*runningTask) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // Write implements api.Engine: each point is decoded once and given to
 // the tasks of its (db, rp, measurement) only. Handlers deliver from
 // their own queues, so a slow handler does not slow the write.
@@ -596,14 +613,15 @@ func (e *engine) Write(req api.WriteRequest) api.WriteResult {
 // when routes is nil) and counting what came in.
 func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResult {
 	var res api.WriteResult
-	d, _ := e.decoders.Get().(*lineproto.Decoder)
-	if d == nil {
-		d = lineproto.NewDecoder(nil)
+	w, _ := e.writers.Get().(*bodyWriter)
+	if w == nil {
+		w = &bodyWriter{d: lineproto.NewDecoder(nil), batch: make([]pipeline.Point, writeBatch)}
 	}
+	d := w.d
 	defer func() {
 		d.ResetBytes(nil) // holds neither the body nor res while pooled
 		d.OnError, d.Now = nil, nil
-		e.decoders.Put(d)
+		e.writers.Put(w)
 	}()
 	d.Database, d.RP, d.Precision = req.DB, req.RP, lineproto.Precision(req.Precision)
 	now := req.Now
@@ -626,6 +644,21 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 	var ro *route
 	var targets []*runningTask
 	first := true
+	// A run of points for the same tasks goes to them in slices of
+	// writeBatch (copies: the decoder reuses its point), so that each task
+	// takes its lock once per slice, not once per point. The first point
+	// of a run is written as it is: a body whose measurements alternate
+	// costs no copies.
+	var runTargets []*runningTask
+	n := 0
+	flush := func() {
+		for _, t := range runTargets {
+			// A task closed meanwhile (redefined, disabled) refuses the
+			// points: its successor is in the new route table.
+			t.task.WritePoints(w.batch[:n])
+		}
+		n = 0
+	}
 	for {
 		p, err := d.Next()
 		if err != nil || p == nil {
@@ -651,12 +684,23 @@ func (e *engine) decode(req api.WriteRequest, routes *dbrpRoutes) api.WriteResul
 			}
 			other[p.Name]++
 		}
-		for _, t := range targets {
-			// A task closed meanwhile (redefined, disabled) refuses the
-			// point: its successor is in the new route table.
-			t.task.WritePoint(p)
+		if len(targets) == 0 {
+			continue
+		}
+		if !sameTasks(targets, runTargets) {
+			flush()
+			runTargets = targets
+			for _, t := range targets {
+				t.task.WritePoint(p)
+			}
+			continue
+		}
+		w.batch[n].CopyFrom(p)
+		if n++; n == len(w.batch) {
+			flush()
 		}
 	}
+	flush()
 	// Sort the rejected lines: the decoder reports CRLF lines ahead of
 	// the others of their chunk.
 	sort.SliceStable(res.Bad, func(i, j int) bool { return res.Bad[i].Line < res.Bad[j].Line })

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -238,4 +239,58 @@ func TestBadInput(t *testing.T) {
 	}
 	status, _, _ := ts.do("GET", "/kapacitor/v1/ping", nil, nil)
 	assert.Equal(t, http.StatusNoContent, status)
+}
+
+// TestWriteRuns: the points of one body reach each task in input order
+// and none twice, whether they come in runs of one measurement longer
+// than a task takes under one lock, in runs of one or two, or for no
+// task but those of every measurement; a bad line in a run breaks
+// nothing. Each task alerts on every point with the point's sequence
+// number, to a real TCP listener.
+func TestWriteRuns(t *testing.T) {
+	ts := startServer(t, t.TempDir(), nil)
+	sink := newSink(t)
+	define := func(id, from string) {
+		script := fmt.Sprintf(`stream|from()%s|alert().id('%s').crit(lambda: TRUE).message('{{ index .Fields "seq" }}').tcp('%s')`, from, id, sink.addr)
+		b, _ := json.Marshal(map[string]any{"id": id, "script": script, "status": "enabled", "dbrps": []map[string]string{{"db": "telegraf", "rp": "autogen"}}})
+		status, _, body := ts.do("POST", "/kapacitor/v1/tasks", nil, b)
+		require.Equal(t, http.StatusOK, status, body)
+	}
+	define("cpu", ".measurement('cpu')")
+	define("mem", ".measurement('mem')")
+	define("all", "")
+	var body strings.Builder
+	want := map[string][]string{}
+	seq := 0
+	for _, run := range []struct {
+		m string
+		n int
+	}{{"cpu", 300}, {"mem", 2}, {"cpu", 1}, {"mem", 200}, {"disk", 5}, {"swap", 3}, {"cpu", 130}, {"mem", 1}, {"cpu", 50}} {
+		for range run.n {
+			seq++
+			if seq == 200 {
+				body.WriteString("cpu,host=a seq=oops 1\n")
+			}
+			fmt.Fprintf(&body, "%s,host=a seq=%d %d\n", run.m, seq, 1700000000000000000+int64(seq)*1e9)
+			s := fmt.Sprint(seq)
+			want["all"] = append(want["all"], s)
+			if run.m == "cpu" || run.m == "mem" {
+				want[run.m] = append(want[run.m], s)
+			}
+		}
+	}
+	status, _, resp := ts.do("POST", "/write?db=telegraf&rp=autogen", nil, []byte(body.String()))
+	require.Equal(t, http.StatusBadRequest, status, resp)
+	assert.Contains(t, resp, "partial write: unable to parse 'cpu,host=a seq=oops 1'")
+	total := len(want["all"]) + len(want["cpu"]) + len(want["mem"])
+	require.Eventually(t, func() bool { return sink.count() >= total }, 20*time.Second, 20*time.Millisecond, "events: %d of %d", sink.count(), total)
+	got := map[string][]string{}
+	for _, c := range sink.close() {
+		var ev struct{ ID, Message string }
+		require.NoError(t, json.Unmarshal([]byte(c), &ev), c)
+		got[ev.ID] = append(got[ev.ID], ev.Message)
+	}
+	for id, w := range want {
+		assert.Equal(t, w, got[id], "task %s", id)
+	}
 }

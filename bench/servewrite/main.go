@@ -61,6 +61,7 @@ func main() {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conns, DisableCompression: true}}
 	work := make(chan []byte)
 	var wg sync.WaitGroup
+	cpu0 := cpuSeconds(*pid)
 	start := time.Now()
 	for range *conns {
 		wg.Go(func() {
@@ -78,9 +79,11 @@ func main() {
 	close(work)
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuSeconds(*pid) - cpu0
 	got := received(*url, ids)
-	fmt.Printf("workload=%s tasks=%d points=%d batch=%d conns=%d seconds=%.3f points_per_s=%.0f task_points=%d peak_rss_mib=%.1f\n",
-		*workload, len(ids), *n, *batch, *conns, elapsed.Seconds(), float64(*n)/elapsed.Seconds(), got, peakRSS(*pid))
+	fmt.Printf("workload=%s tasks=%d points=%d batch=%d conns=%d seconds=%.3f points_per_s=%.0f task_points=%d peak_rss_mib=%.1f server_cpu_ns_per_point=%.0f server_cores=%.2f\n",
+		*workload, len(ids), *n, *batch, *conns, elapsed.Seconds(), float64(*n)/elapsed.Seconds(), got, peakRSS(*pid),
+		cpu*1e9/float64(*n), cpu/elapsed.Seconds())
 }
 
 // define creates the workload's tasks, enabled, and returns their ids.
@@ -208,6 +211,28 @@ func received(url string, ids []string) int64 {
 }
 
 // peakRSS reads VmHWM of a process, in MiB.
+// cpuSeconds is the CPU time the process pid used so far (user and
+// system, from /proc/PID/stat, in clock ticks of 10 ms); 0 without one.
+func cpuSeconds(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses:
+	// utime and stime are the 12th and 13th of them.
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseFloat(f[11], 64)
+	s, _ := strconv.ParseFloat(f[12], 64)
+	return (u + s) / 100
+}
+
 func peakRSS(pid int) float64 {
 	if pid == 0 {
 		return 0
