@@ -81,7 +81,7 @@ var allowedDeps = map[string]policy{
 		third:     []string{"github.com/prometheus/client_golang"},
 		testOurs:  []string{"internal/testsink", "internal/tickgen", "internal/influxtest"},
 		testThird: []string{"github.com/prometheus/common", "github.com/prometheus/client_model", "github.com/nats-io/nats-server/v2", "github.com/nats-io/nats.go", "github.com/twmb/franz-go"}},
-	"server/api":        {ours: []string{"server/store", "server/tickscript"}, third: []string{"github.com/evanphx/json-patch/v5", "golang.org/x/crypto"}},
+	"server/api":        {ours: []string{"server/store", "server/tickscript"}, third: []string{"github.com/evanphx/json-patch/v5", "github.com/klauspost/compress", "golang.org/x/crypto"}},
 	"server/config":     {ours: []string{"server/natsin", "server/kafkain", "server/cluster"}, third: []string{"github.com/pelletier/go-toml/v2"}},
 	"server/load":       {ours: []string{"server/store"}, third: []string{"go.yaml.in/yaml/v3"}},
 	"server/store":      {third: []string{"go.etcd.io/bbolt", "golang.org/x/crypto"}},
