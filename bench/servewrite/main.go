@@ -210,21 +210,26 @@ func received(url string, ids []string) int64 {
 	return total
 }
 
-// peakRSS reads VmHWM of a process, in MiB.
+// procFile reads /proc/PID/name of the server; false without a pid or
+// when it cannot be read.
+func procFile(pid int, name string) (string, bool) {
+	if pid == 0 {
+		return "", false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + name)
+	return string(b), err == nil
+}
+
 // cpuSeconds is the CPU time the process pid used so far (user and
 // system, from /proc/PID/stat, in clock ticks of 10 ms); 0 without one.
 func cpuSeconds(pid int) float64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	stat, ok := procFile(pid, "stat")
+	if !ok {
 		return 0
 	}
 	// The fields after the command name, which is in parentheses:
 	// utime and stime are the 12th and 13th of them.
-	i := strings.LastIndexByte(string(b), ')')
-	f := strings.Fields(string(b[i+1:]))
+	f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:])
 	if len(f) < 13 {
 		return 0
 	}
@@ -233,15 +238,10 @@ func cpuSeconds(pid int) float64 {
 	return (u + s) / 100
 }
 
+// peakRSS reads VmHWM of a process, in MiB.
 func peakRSS(pid int) float64 {
-	if pid == 0 {
-		return 0
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
+	status, _ := procFile(pid, "status")
+	for _, l := range strings.Split(status, "\n") {
 		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
 			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
 			return kb / 1024

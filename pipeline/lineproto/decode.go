@@ -117,13 +117,7 @@ func (d *Decoder) ResetBytes(data []byte) {
 	d.bad, d.reported, d.points = 0, 0, 0
 	d.readErr, d.dec, d.fast = nil, nil, false
 	d.timeChecked, d.hint = false, nil
-	maxLine := d.MaxLineSize
-	switch {
-	case maxLine == 0:
-		maxLine = DefaultMaxLineSize
-	case maxLine < 0:
-		maxLine = -1
-	}
+	maxLine := lineLimit(d.MaxLineSize)
 	if maxLine >= 0 && hasLongLine(data, maxLine) {
 		// Rare: the streaming path cuts the long line out. Its chunks
 		// are its own storage, never data's.

@@ -36,13 +36,19 @@ type lineReader struct {
 }
 
 func newLineReader(r io.Reader, maxLine int) *lineReader {
+	return &lineReader{r: r, max: lineLimit(maxLine)}
+}
+
+// lineLimit is the limit in effect for Decoder.MaxLineSize n: 0 means
+// DefaultMaxLineSize, any negative n no limit (-1).
+func lineLimit(n int) int {
 	switch {
-	case maxLine == 0:
-		maxLine = DefaultMaxLineSize
-	case maxLine < 0:
-		maxLine = -1
+	case n == 0:
+		return DefaultMaxLineSize
+	case n < 0:
+		return -1
 	}
-	return &lineReader{r: r, max: maxLine}
+	return n
 }
 
 // next reads the next chunk of whole lines into buf's storage: about size
